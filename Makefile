@@ -1,0 +1,44 @@
+# Two commands: `make demo` and `make test`. Both create .venv from scratch when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The reference data sets (MNIST, 20 Newsgroups, Olivetti). A setting, not a code path:
+# override with `make test AEKIT_DATA_DIR=/elsewhere`; tests on real data skip when absent.
+AEKIT_DATA_DIR ?= $(abspath ../shared/data)
+export AEKIT_DATA_DIR
+
+.PHONY: setup demo test test-slow lint format bench clean
+
+setup: $(STAMP)
+
+# torch is pinned on its own line first: on these machines 2.13.0 is a local CPU wheel, and a
+# looser spec would pull a multi-GB CUDA build. The package itself declares torch>=2.3.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/aekit demo --out demo-output
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/throughput.py
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache

@@ -1,0 +1,72 @@
+"""What every aekit model shares: numpy-in, numpy-out batched evaluation and saving.
+
+Models are plain ``nn.Module``s working on tensors. The trainer asks only for
+``model.loss(x) -> (loss, metrics)`` and ``model.evaluate_batch(x) -> metrics``;
+everything else here is convenience for arrays that may not fit on the device at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from aekit.io import load_model, save_model
+
+
+def as_float_tensor(x, device: torch.device | str | None = None) -> torch.Tensor:
+    """A float32 tensor view of ``x`` (numpy array or tensor), on ``device``."""
+    if isinstance(x, torch.Tensor):
+        t = x
+    else:
+        t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    if t.dtype != torch.float32:
+        t = t.float()
+    return t.to(device) if device is not None else t
+
+
+@torch.no_grad()
+def apply_batched(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    x,
+    batch_size: int = 1024,
+    device: torch.device | str | None = None,
+) -> np.ndarray:
+    """Apply ``fn`` to ``x`` in batches and return a numpy array.
+
+    Batches are converted one at a time, so a memory-mapped ``x`` is never loaded whole.
+    """
+    n = len(x)
+    outs = []
+    for start in range(0, n, batch_size):
+        xb = as_float_tensor(x[start : start + batch_size], device)
+        outs.append(fn(xb).float().cpu().numpy())
+    if not outs:
+        raise ValueError("got an empty array (0 samples); pass at least one sample")
+    return np.concatenate(outs, axis=0)
+
+
+class Model(nn.Module):
+    """Base class of registered aekit models (``config`` holds a dataclass config)."""
+
+    config_class: type
+    registered_name: str
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def save(self, path: str | Path) -> Path:
+        """Save to directory ``path`` as ``model.safetensors`` + ``config.json``."""
+        return save_model(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path, map_location: str | torch.device = "cpu"):
+        """Load a model saved with :meth:`save`; raises if it is another model type."""
+        model = load_model(path, map_location)
+        if not isinstance(model, cls):
+            raise TypeError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
+        return model

@@ -1,0 +1,149 @@
+"""Stacks of fully connected layers built from a layer spec such as ``"784-1000-500-250-30"``.
+
+One stack builder serves every model: an encoder is ``build_stack(sizes)``, its decoder is
+``build_stack(mirror(sizes))`` or a :class:`TiedStack` that reuses the encoder's weights
+transposed (as in the unrolled networks of Hinton & Salakhutdinov, Science 2006).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "logistic": nn.Sigmoid,
+    "sigmoid": nn.Sigmoid,
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "linear": nn.Identity,
+}
+
+
+def parse_layers(spec: str | Sequence[int]) -> list[int]:
+    """Parse a layer spec into a list of layer widths.
+
+    Parameters
+    ----------
+    spec : str or sequence of int
+        ``"784-1000-500-250-30"`` or ``[784, 1000, 500, 250, 30]``; at least two widths
+        (input and code), each a positive integer.
+
+    Returns
+    -------
+    list of int
+    """
+    if isinstance(spec, str):
+        parts = [p.strip() for p in spec.replace(",", "-").split("-") if p.strip()]
+        try:
+            sizes = [int(p) for p in parts]
+        except ValueError:
+            raise ValueError(
+                f"layer spec {spec!r} is not a dash-separated list of integers; "
+                "write it like '784-1000-500-250-30'"
+            ) from None
+    else:
+        try:
+            sizes = [int(s) for s in spec]
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"layer spec must be a string like '784-500-30' or a list of ints, got {spec!r}"
+            ) from None
+    if len(sizes) < 2:
+        raise ValueError(
+            f"layer spec {spec!r} needs at least an input and a code width, e.g. '784-30'"
+        )
+    if any(s <= 0 for s in sizes):
+        raise ValueError(f"layer spec {spec!r} has a non-positive width; all must be >= 1")
+    return sizes
+
+
+def check_activation(name: str) -> str:
+    """Return ``name`` if it names a known activation, else raise a ``ValueError``."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
+    return name
+
+
+def mirror(sizes: Sequence[int]) -> list[int]:
+    """The decoder's widths for an encoder of widths ``sizes``: the same list reversed."""
+    return list(reversed(sizes))
+
+
+class Stack(nn.Module):
+    """Fully connected layers, each followed by its activation.
+
+    ``forward`` returns the last layer's output; ``forward_all`` returns every layer's
+    activation, which the sparse and contractive penalties need.
+    """
+
+    def __init__(self, sizes: Sequence[int], activations: Sequence[str]) -> None:
+        super().__init__()
+        assert len(activations) == len(sizes) - 1
+        self.sizes = list(sizes)
+        self.activation_names = [check_activation(a) for a in activations]
+        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.activations = nn.ModuleList(ACTIVATIONS[a]() for a in self.activation_names)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for linear, act in zip(self.linears, self.activations):
+            x = act(linear(x))
+        return x
+
+    def forward_all(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every layer's activation, bottom to top."""
+        out = []
+        for linear, act in zip(self.linears, self.activations):
+            x = act(linear(x))
+            out.append(x)
+        return out
+
+    def weights(self) -> list[torch.Tensor]:
+        """Weight matrices (not biases): the tensors weight decay applies to."""
+        return [lin.weight for lin in self.linears]
+
+
+class TiedStack(nn.Module):
+    """A decoder whose weights are the transposes of an encoder's, with biases of its own.
+
+    The encoder is held by reference (not registered as a submodule) so its parameters are
+    owned, saved and counted once.
+    """
+
+    def __init__(self, encoder: Stack, activations: Sequence[str]) -> None:
+        super().__init__()
+        self.sizes = mirror(encoder.sizes)
+        assert len(activations) == len(self.sizes) - 1
+        self.activation_names = [check_activation(a) for a in activations]
+        self._encoder = [encoder]  # a list hides it from nn.Module registration
+        self.biases = nn.ParameterList(nn.Parameter(torch.zeros(n)) for n in self.sizes[1:])
+        self.activations = nn.ModuleList(ACTIVATIONS[a]() for a in self.activation_names)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        encoder_linears = list(self._encoder[0].linears)[::-1]
+        for lin, bias, act in zip(encoder_linears, self.biases, self.activations):
+            x = act(nn.functional.linear(x, lin.weight.t(), bias))
+        return x
+
+    def weights(self) -> list[torch.Tensor]:
+        return []  # shared with the encoder; decayed there once
+
+
+def build_stack(
+    sizes: Sequence[int], activation: str = "logistic", out_activation: str = "linear"
+) -> Stack:
+    """Build a :class:`Stack` with ``activation`` on hidden layers and ``out_activation`` last.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Widths from input to output, e.g. ``[784, 1000, 500, 250, 30]``.
+    activation : {"logistic", "relu", "tanh", "linear"}
+        Activation of every layer but the last.
+    out_activation : {"logistic", "relu", "tanh", "linear"}
+        Activation of the last layer (the code layer of an encoder; linear by default, as
+        in Hinton & Salakhutdinov 2006).
+    """
+    n = len(sizes) - 1
+    return Stack(sizes, [activation] * (n - 1) + [out_activation])

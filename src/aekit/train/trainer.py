@@ -1,0 +1,574 @@
+"""The one training loop every aekit model goes through.
+
+A model only has to provide ``loss(x) -> (loss, terms)`` (a scalar to minimise and a dict of
+scalar tensors to log) and ``evaluate_batch(x) -> metrics`` for held-out data. The trainer owns
+shuffling, the optimizer and its learning-rate schedule, validation and early stopping,
+checkpoints, progress and metrics.
+
+Run directory layout (when ``run_dir`` is given)::
+
+    run.json              model name + config, train config, and caller metadata
+    metrics.jsonl         one JSON record per finished epoch
+    latest.json           {"checkpoint": "ckpt-0007"}: replaced atomically after each save
+    ckpt-0007/            model.safetensors, optimizer.safetensors, best.safetensors, state.json
+    model/                the final model (best weights if early stopping restored them)
+
+A checkpoint directory is written under a temporary name and renamed into place, and only then
+does ``latest.json`` point at it, so an interrupted save never replaces the last good one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from aekit.io import (
+    atomic_save_tensors,
+    atomic_write_json,
+    config_from_dict,
+    config_to_dict,
+    load_tensors,
+    save_model,
+)
+from aekit.models.base import as_float_tensor
+
+OPTIMIZERS = ("adam", "sgd", "lbfgs")
+SCHEDULES = ("constant", "cosine", "step", "exponential")
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is left untouched."""
+
+
+@dataclass
+class TrainConfig:
+    """Settings of :class:`Trainer`.
+
+    Parameters
+    ----------
+    epochs : int
+        Passes over the training set.
+    batch_size : int
+        Minibatch size (the last batch of an epoch may be smaller).
+    optimizer : {"adam", "sgd", "lbfgs"}
+        ``sgd`` uses ``momentum`` (Nesterov off); ``lbfgs`` runs ``lbfgs_iters`` iterations
+        with a strong-Wolfe line search on each minibatch (lr 1.0 is its natural step).
+    lr : float
+        Base learning rate.
+    lr_schedule : {"constant", "cosine", "step", "exponential"}
+        Per-epoch factor on ``lr``: cosine decays to 0 over ``epochs``; step multiplies by
+        ``lr_gamma`` every ``lr_step_epochs``; exponential by ``lr_gamma`` every epoch.
+    val_fraction : float
+        Fraction of the training data held out for validation when no validation set is
+        given (a seeded random split).
+    patience : int or None
+        Early stopping: stop after this many epochs without a validation improvement larger
+        than ``min_delta``; ``None`` trains all epochs. The best weights are restored at the
+        end when ``restore_best`` is true (with or without patience).
+    seed : int
+        Seeds initialisation-independent randomness: the split, the shuffling, corruption.
+    device : {"auto", "cpu", "cuda", ...}
+        ``auto`` picks CUDA when available.
+    bf16 : bool
+        bfloat16 autocast for the forward pass (weights and optimizer stay fp32).
+    progress : bool
+        Show a progress bar (on a terminal) with loss and throughput.
+    log_every : int
+        Batches between progress updates; also how often the device is synchronised to look
+        for a non-finite loss (its first batch is recorded on the device, so the report is
+        exact whatever this value).
+    """
+
+    epochs: int = 20
+    batch_size: int = 128
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    lr_schedule: str = "constant"
+    lr_step_epochs: int = 10
+    lr_gamma: float = 0.5
+    lbfgs_iters: int = 3
+    val_fraction: float = 0.1
+    patience: int | None = None
+    min_delta: float = 0.0
+    restore_best: bool = True
+    seed: int = 0
+    device: str = "auto"
+    bf16: bool = False
+    progress: bool = True
+    log_every: int = 50
+
+    def __post_init__(self) -> None:
+        def positive(name: str) -> None:
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+
+        for name in ("epochs", "batch_size", "lbfgs_iters", "lr_step_epochs", "log_every"):
+            positive(name)
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
+        if self.lr_schedule not in SCHEDULES:
+            raise ValueError(
+                f"unknown lr_schedule {self.lr_schedule!r}; choose one of {SCHEDULES}"
+            )
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive number, got {self.lr}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.patience is not None and self.patience < 1:
+            raise ValueError(f"patience must be >= 1 or None, got {self.patience}")
+
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate for 0-based ``epoch``."""
+        if self.lr_schedule == "cosine":
+            return self.lr * 0.5 * (1 + math.cos(math.pi * epoch / self.epochs))
+        if self.lr_schedule == "step":
+            return self.lr * self.lr_gamma ** (epoch // self.lr_step_epochs)
+        if self.lr_schedule == "exponential":
+            return self.lr * self.lr_gamma**epoch
+        return self.lr
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; otherwise the named device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"unknown device {name!r}; use 'auto', 'cpu' or 'cuda[:N]'") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but CUDA is not available; use 'auto'")
+    return device
+
+
+def split_validation(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded random (train, validation) index split of ``n`` samples."""
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    n_val = int(round(n * fraction))
+    if fraction > 0 and n_val == 0:
+        n_val = 1
+    if n - n_val < 1:
+        raise ValueError(f"{n} samples leave none for training after a {fraction} validation split")
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+@dataclass
+class History:
+    """Per-epoch records and the outcome of a run."""
+
+    records: list[dict[str, Any]]
+    best_epoch: int | None = None
+    best_value: float | None = None
+    stopped_early: bool = False
+
+    def values(self, key: str) -> list[float]:
+        return [r[key] for r in self.records if key in r]
+
+
+def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Split an optimizer state_dict into safetensors-ready tensors and a JSON-ready rest."""
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for pid, pstate in state["state"].items():
+        for key, value in pstate.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"state.{pid}.{key}"] = value
+            else:
+                scalars.setdefault(str(pid), {})[key] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict:
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        if not name.startswith("state."):
+            continue
+        _, pid, key = name.split(".", 2)
+        state.setdefault(int(pid), {})[key] = value
+    for pid, scal in meta["scalars"].items():
+        state.setdefault(int(pid), {}).update(scal)
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+class Trainer:
+    """Minibatch training of any aekit model.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Provides ``loss(x)`` and ``evaluate_batch(x)``.
+    config : TrainConfig, optional
+    run_dir : path, optional
+        Where checkpoints, metrics and the final model go; needed for :meth:`fit` with
+        ``resume=True``.
+    callbacks : sequence of callables
+        Each called as ``callback(trainer, record)`` after every epoch (after its
+        checkpoint); returning ``True`` stops training.
+    run_metadata : dict, optional
+        Saved in ``run.json`` (the CLI stores its data arguments there to resume).
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        config: TrainConfig | None = None,
+        run_dir: str | Path | None = None,
+        callbacks: Sequence[Callable[[Trainer, dict], bool | None]] = (),
+        run_metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.model = model
+        self.config = config or TrainConfig()
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.callbacks = list(callbacks)
+        self.run_metadata = run_metadata or {}
+        self.device = resolve_device(self.config.device)
+        self.history = History(records=[])
+
+    # Setup -------------------------------------------------------------------------------------
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        cfg = self.config
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if cfg.optimizer == "adam":
+            return torch.optim.Adam(params, lr=cfg.lr)
+        if cfg.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
+        return torch.optim.LBFGS(
+            params, lr=cfg.lr, max_iter=cfg.lbfgs_iters, line_search_fn="strong_wolfe"
+        )
+
+    def _prepare(self, x, name: str) -> torch.Tensor:
+        t = as_float_tensor(x)
+        if t.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {tuple(t.shape)}")
+        if t.shape[0] == 0:
+            raise ValueError(f"{name} is empty; pass at least one sample")
+        if not torch.isfinite(t).all():
+            n_bad = int((~torch.isfinite(t)).sum())
+            raise ValueError(f"{name} has {n_bad} NaN or infinite values; clean or impute them")
+        n_in = getattr(getattr(self.model, "config", None), "layers", [t.shape[1]])[0]
+        if t.shape[1] != n_in:
+            raise ValueError(
+                f"{name} has {t.shape[1]} features but the model's input layer has {n_in}; "
+                "match the layer spec's first width to the data"
+            )
+        likelihood = getattr(self.model, "likelihood", None)
+        if likelihood is not None:
+            likelihood.check_data(t)
+        return t.to(self.device)
+
+    # Checkpoints -------------------------------------------------------------------------------
+
+    def _write_run_json(self) -> None:
+        assert self.run_dir is not None
+        model_cfg = getattr(self.model, "config", None)
+        atomic_write_json(
+            self.run_dir / "run.json",
+            {
+                "model": getattr(self.model, "registered_name", type(self.model).__name__),
+                "model_config": config_to_dict(model_cfg) if model_cfg is not None else None,
+                "train_config": asdict(self.config),
+                "metadata": self.run_metadata,
+            },
+        )
+
+    def _save_checkpoint(self, epoch: int, state: dict[str, Any]) -> None:
+        assert self.run_dir is not None
+        name = f"ckpt-{epoch:04d}"
+        final = self.run_dir / name
+        tmp = self.run_dir / f".{name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        atomic_save_tensors(tmp / "model.safetensors", self.model.state_dict())
+        opt_tensors, opt_meta = _flatten_optimizer(self.optimizer.state_dict())
+        opt_tensors["rng.torch"] = torch.get_rng_state()
+        opt_tensors["rng.shuffle"] = self._shuffle_gen.get_state()
+        if self.device.type == "cuda":
+            opt_tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        atomic_save_tensors(tmp / "optimizer.safetensors", opt_tensors)
+        if self._best_state is not None:
+            atomic_save_tensors(tmp / "best.safetensors", self._best_state)
+        atomic_write_json(tmp / "state.json", {**state, "optimizer": opt_meta})
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
+        atomic_write_json(self.run_dir / "latest.json", {"checkpoint": name, "epoch": epoch})
+        for old in self.run_dir.glob("ckpt-*"):
+            if old.name != name:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def _load_checkpoint(self) -> dict[str, Any] | None:
+        assert self.run_dir is not None
+        pointer = self.run_dir / "latest.json"
+        if not pointer.is_file():
+            return None
+        ckpt = self.run_dir / json.loads(pointer.read_text())["checkpoint"]
+        state = json.loads((ckpt / "state.json").read_text())
+        self.model.load_state_dict(load_tensors(ckpt / "model.safetensors"))
+        opt_tensors = load_tensors(ckpt / "optimizer.safetensors")
+        self.optimizer.load_state_dict(_unflatten_optimizer(opt_tensors, state["optimizer"]))
+        torch.set_rng_state(opt_tensors["rng.torch"])
+        self._shuffle_gen.set_state(opt_tensors["rng.shuffle"])
+        if "rng.cuda" in opt_tensors and self.device.type == "cuda":
+            torch.cuda.set_rng_state(opt_tensors["rng.cuda"], self.device)
+        if (ckpt / "best.safetensors").is_file():
+            self._best_state = load_tensors(ckpt / "best.safetensors")
+        return state
+
+    def _append_metrics(self, record: dict[str, Any]) -> None:
+        assert self.run_dir is not None
+        with open(self.run_dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    # Training ----------------------------------------------------------------------------------
+
+    def fit(self, x_train, x_val=None, resume: bool = False) -> History:
+        """Train on ``x_train`` (array or tensor, ``(n_samples, n_features)``).
+
+        Parameters
+        ----------
+        x_train : array-like
+        x_val : array-like, optional
+            Held-out data for validation and early stopping; if omitted, ``val_fraction`` of
+            ``x_train`` is split off (seeded).
+        resume : bool
+            Continue from the last checkpoint in ``run_dir`` (same data, same config); the
+            run ends exactly where an uninterrupted one would.
+
+        Returns
+        -------
+        History
+        """
+        cfg = self.config
+        if resume and self.run_dir is None:
+            raise ValueError("resume=True needs a run_dir with a checkpoint")
+        x = self._prepare(x_train, "x_train")
+        if x_val is not None:
+            xv = self._prepare(x_val, "x_val")
+        elif cfg.val_fraction > 0:
+            tr_idx, va_idx = split_validation(len(x), cfg.val_fraction, cfg.seed)
+            x, xv = x[torch.from_numpy(tr_idx).to(x.device)], x[torch.from_numpy(va_idx).to(x.device)]
+        else:
+            xv = None
+
+        self.model.to(self.device)
+        self.model.train()
+        torch.manual_seed(cfg.seed)
+        self._shuffle_gen = torch.Generator().manual_seed(cfg.seed)
+        self.optimizer = self._make_optimizer()
+        self._best_state: dict[str, torch.Tensor] | None = None
+        best_value, best_epoch, wait, start_epoch = math.inf, None, 0, 0
+        records: list[dict[str, Any]] = []
+
+        if self.run_dir is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            state = self._load_checkpoint() if resume else None
+            if resume and state is None:
+                raise ValueError(f"nothing to resume in {self.run_dir}: no latest.json checkpoint")
+            if state is not None:
+                records = state["records"]
+                best_value = state["best_value"] if state["best_value"] is not None else math.inf
+                best_epoch, wait = state["best_epoch"], state["wait"]
+                start_epoch = state["epoch"] + 1
+                if state.get("finished"):
+                    start_epoch = cfg.epochs
+            else:
+                self._write_run_json()
+            # metrics.jsonl is rebuilt from the checkpoint so a crash between the two writes
+            # never leaves a duplicate or a gap.
+            with open(self.run_dir / "metrics.jsonl", "w") as f:
+                f.writelines(json.dumps(r) + "\n" for r in records)
+
+        n = len(x)
+        bs = min(cfg.batch_size, n)
+        n_batches = math.ceil(n / bs)
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.bf16)
+        bar = tqdm(
+            total=cfg.epochs * n_batches,
+            initial=start_epoch * n_batches,
+            unit="batch",
+            desc=type(self.model).__name__,
+            disable=None if cfg.progress else True,
+            dynamic_ncols=True,
+        )
+        stopped_early = False
+        try:
+            for epoch in range(start_epoch, cfg.epochs):
+                lr = cfg.lr_at(epoch)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+                t0 = time.perf_counter()
+                perm = torch.randperm(n, generator=self._shuffle_gen).to(x.device)
+                loss_sum = torch.zeros((), device=x.device)
+                term_sums: torch.Tensor | None = None
+                term_names: list[str] = []
+                first_bad = torch.full((), -1, dtype=torch.long, device=x.device)
+                for b in range(n_batches):
+                    xb = x[perm[b * bs : (b + 1) * bs]]  # (batch, n_features)
+                    loss, terms = self._step(xb, autocast)
+                    loss = loss.detach().float()
+                    # Recorded on the device: no host sync per batch, exact batch index.
+                    bad = ~torch.isfinite(loss) & (first_bad < 0)
+                    first_bad = torch.where(bad, torch.full_like(first_bad, b), first_bad)
+                    loss_sum += loss * len(xb)
+                    stacked = torch.stack([t.detach().float() for t in terms.values()]) * len(xb)
+                    term_sums = stacked if term_sums is None else term_sums + stacked
+                    term_names = list(terms)
+                    if (b + 1) % cfg.log_every == 0 or b == n_batches - 1:
+                        self._check_finite(first_bad, epoch, n_batches)
+                        done = min((b + 1) * bs, n)
+                        bar.update(b + 1 - (bar.n - epoch * n_batches))
+                        bar.set_postfix(
+                            epoch=epoch + 1,
+                            loss=f"{float(loss_sum) / done:.4g}",
+                            samples_s=f"{done / (time.perf_counter() - t0):.0f}",
+                            refresh=False,
+                        )
+                elapsed = time.perf_counter() - t0
+                record: dict[str, Any] = {
+                    "epoch": epoch + 1,
+                    "lr": lr,
+                    "train_loss": float(loss_sum) / n,
+                    "samples_per_s": n / elapsed,
+                    "seconds": elapsed,
+                }
+                assert term_sums is not None
+                for name, value in zip(term_names, (term_sums / n).tolist()):
+                    record[f"train_{name}"] = value
+                if xv is not None:
+                    for key, value in self.evaluate(xv).items():
+                        record[f"val_{key}"] = value
+                monitor = record.get("val_recon", record["train_loss"])
+                improved = monitor < best_value - cfg.min_delta
+                if improved:
+                    best_value, best_epoch, wait = monitor, epoch + 1, 0
+                    if cfg.restore_best:
+                        self._best_state = {
+                            k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()
+                        }
+                else:
+                    wait += 1
+                records.append(record)
+                stop = cfg.patience is not None and wait >= cfg.patience
+                finished = stop or epoch + 1 == cfg.epochs
+                if self.run_dir is not None:
+                    self._save_checkpoint(
+                        epoch,
+                        {
+                            "epoch": epoch,
+                            "records": records,
+                            "best_value": best_value if math.isfinite(best_value) else None,
+                            "best_epoch": best_epoch,
+                            "wait": wait,
+                            "finished": finished,
+                        },
+                    )
+                    self._append_metrics(record)
+                self.history = History(records, best_epoch, best_value, stop)
+                if any(cb(self, record) for cb in self.callbacks):
+                    break
+                if stop:
+                    stopped_early = True
+                    break
+        except KeyboardInterrupt:
+            bar.close()
+            if self.run_dir is not None:
+                tqdm.write(
+                    f"interrupted: the last finished epoch's checkpoint is kept in "
+                    f"{self.run_dir}; continue with `aekit resume {self.run_dir}`"
+                )
+            raise
+        finally:
+            bar.close()
+
+        if cfg.restore_best and self._best_state is not None:
+            self.model.load_state_dict(self._best_state)
+        self.model.eval()
+        self.history = History(
+            records,
+            best_epoch,
+            best_value if math.isfinite(best_value) else None,
+            stopped_early,
+        )
+        if self.run_dir is not None and hasattr(self.model, "registered_name"):
+            save_model(self.model, self.run_dir / "model")
+        return self.history
+
+    def _step(self, xb: torch.Tensor, autocast) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        if self.config.optimizer == "lbfgs":
+            out: dict[str, Any] = {}
+
+            def closure() -> torch.Tensor:
+                self.optimizer.zero_grad(set_to_none=True)
+                with autocast:
+                    loss, terms = self.model.loss(xb)
+                loss.backward()
+                out["loss"], out["terms"] = loss, terms
+                return loss
+
+            self.optimizer.step(closure)
+            return out["loss"], out["terms"]
+        with autocast:
+            loss, terms = self.model.loss(xb)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss, terms
+
+    def _check_finite(self, first_bad: torch.Tensor, epoch: int, n_batches: int) -> None:
+        b = int(first_bad)
+        if b >= 0:
+            kept = (
+                f"; the last good checkpoint (epoch {epoch}) in {self.run_dir} is kept"
+                if self.run_dir is not None and epoch > 0
+                else ""
+            )
+            raise NonFiniteLossError(
+                f"non-finite loss at epoch {epoch + 1}, batch {b + 1} of {n_batches}{kept}. "
+                "Lower the learning rate, check the data's scale against the likelihood, or "
+                "enable gradient-friendly settings (e.g. a smaller corruption level)."
+            )
+
+    @torch.no_grad()
+    def evaluate(self, x, batch_size: int = 4096) -> dict[str, float]:
+        """Sample-weighted means of ``model.evaluate_batch`` over ``x`` (eval mode)."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            t = x if isinstance(x, torch.Tensor) else as_float_tensor(x, self.device)
+            sums: dict[str, float] = {}
+            for start in range(0, len(t), batch_size):
+                xb = t[start : start + batch_size].to(self.device)
+                for key, value in self.model.evaluate_batch(xb).items():
+                    sums[key] = sums.get(key, 0.0) + float(value) * len(xb)
+            return {k: v / len(t) for k, v in sums.items()}
+        finally:
+            self.model.train(was_training)
+
+
+def load_run(run_dir: str | Path) -> dict[str, Any]:
+    """Read ``run.json`` of a run directory (model name and configs, caller metadata)."""
+    path = Path(run_dir) / "run.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{run_dir} is not an aekit run directory (no run.json); pass the --out directory "
+            "of an `aekit train` run"
+        )
+    return json.loads(path.read_text())
+
+
+def train_config_from_dict(data: dict[str, Any]) -> TrainConfig:
+    """Rebuild a :class:`TrainConfig` from ``run.json``'s ``train_config``."""
+    return config_from_dict(TrainConfig, data)
+
