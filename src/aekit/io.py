@@ -148,7 +148,6 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> to
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ValueError(
-            f"weights in {path} do not match the config: missing {missing}, "
-            f"unexpected {unexpected}"
+            f"weights in {path} do not match the config: missing {missing}, unexpected {unexpected}"
         )
     return model.to(map_location)

@@ -146,4 +146,5 @@ def build_stack(
         in Hinton & Salakhutdinov 2006).
     """
     n = len(sizes) - 1
+    check_activation(activation)  # validated even when a one-layer stack never uses it
     return Stack(sizes, [activation] * (n - 1) + [out_activation])

@@ -3,4 +3,9 @@
 from aekit.models.autoencoder import Autoencoder, AutoencoderConfig
 from aekit.models.base import Model, apply_batched
 
-__all__ = ["Autoencoder", "AutoencoderConfig", "Model", "apply_batched"]
+__all__ = [
+    "Autoencoder",
+    "AutoencoderConfig",
+    "Model",
+    "apply_batched",
+]

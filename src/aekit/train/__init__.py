@@ -1,5 +1,11 @@
 """Training: the one loop, its configuration and checkpoints."""
 
+from aekit.train.pretrain import (
+    PretrainedLayer,
+    autoencoder_pretrainer,
+    pretrain_layers,
+    pretrain_stacked,
+)
 from aekit.train.trainer import (
     History,
     NonFiniteLossError,
@@ -14,9 +20,13 @@ from aekit.train.trainer import (
 __all__ = [
     "History",
     "NonFiniteLossError",
+    "PretrainedLayer",
     "TrainConfig",
     "Trainer",
+    "autoencoder_pretrainer",
     "load_run",
+    "pretrain_layers",
+    "pretrain_stacked",
     "resolve_device",
     "split_validation",
     "train_config_from_dict",

@@ -118,9 +118,7 @@ class TrainConfig:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
         if self.lr_schedule not in SCHEDULES:
-            raise ValueError(
-                f"unknown lr_schedule {self.lr_schedule!r}; choose one of {SCHEDULES}"
-            )
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose one of {SCHEDULES}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a positive number, got {self.lr}")
         if not 0.0 <= self.val_fraction < 1.0:
@@ -252,7 +250,9 @@ class Trainer:
     def _prepare(self, x, name: str) -> torch.Tensor:
         t = as_float_tensor(x)
         if t.ndim != 2:
-            raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {tuple(t.shape)}")
+            raise ValueError(
+                f"{name} must be 2-D (n_samples, n_features), got shape {tuple(t.shape)}"
+            )
         if t.shape[0] == 0:
             raise ValueError(f"{name} is empty; pass at least one sample")
         if not torch.isfinite(t).all():
@@ -358,7 +358,10 @@ class Trainer:
             xv = self._prepare(x_val, "x_val")
         elif cfg.val_fraction > 0:
             tr_idx, va_idx = split_validation(len(x), cfg.val_fraction, cfg.seed)
-            x, xv = x[torch.from_numpy(tr_idx).to(x.device)], x[torch.from_numpy(va_idx).to(x.device)]
+            x, xv = (
+                x[torch.from_numpy(tr_idx).to(x.device)],
+                x[torch.from_numpy(va_idx).to(x.device)],
+            )
         else:
             xv = None
 
@@ -571,4 +574,3 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
 def train_config_from_dict(data: dict[str, Any]) -> TrainConfig:
     """Rebuild a :class:`TrainConfig` from ``run.json``'s ``train_config``."""
     return config_from_dict(TrainConfig, data)
-

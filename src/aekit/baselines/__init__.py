@@ -1,0 +1,5 @@
+"""Baselines autoencoders are measured against."""
+
+from aekit.baselines.pca import PCABaseline
+
+__all__ = ["PCABaseline"]

@@ -1,0 +1,146 @@
+"""Stacked autoencoders: greedy layer-wise pretraining, then unrolling into one deep network.
+
+References
+----------
+- Y. Bengio, P. Lamblin, D. Popovici and H. Larochelle, "Greedy Layer-Wise Training of Deep
+  Networks", NIPS 2006 (stacked autoencoders).
+- P. Vincent et al., "Stacked Denoising Autoencoders", JMLR 11, 2010 (each layer a DAE).
+- G. E. Hinton and R. R. Salakhutdinov, Science 2006 (the same scheme with RBMs, unrolled so
+  that the decoder starts from the transposed weights).
+
+Each layer is trained on the codes of the one below. A *layer pretrainer* is any callable
+
+    pretrainer(x, index, n_in, n_out) -> (PretrainedLayer, codes)
+
+so an RBM can take an autoencoder's place: it returns its weights (decoder weight = W^T) and
+its hidden probabilities as the codes for the next layer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from aekit.models.autoencoder import Autoencoder, AutoencoderConfig
+from aekit.train.trainer import TrainConfig, Trainer
+
+_UNIT_INTERVAL = ("logistic", "sigmoid")
+
+
+@dataclass
+class PretrainedLayer:
+    """Weights of one pretrained layer, ready to be unrolled.
+
+    Attributes
+    ----------
+    encoder_weight : ndarray, shape (n_out, n_in)
+    encoder_bias : ndarray, shape (n_out,)
+    decoder_weight : ndarray, shape (n_in, n_out)
+    decoder_bias : ndarray, shape (n_in,)
+    """
+
+    encoder_weight: np.ndarray
+    encoder_bias: np.ndarray
+    decoder_weight: np.ndarray
+    decoder_bias: np.ndarray
+
+
+LayerPretrainer = Callable[[np.ndarray, int, int, int], tuple[PretrainedLayer, np.ndarray]]
+
+
+def layer_config(config: AutoencoderConfig, index: int) -> AutoencoderConfig:
+    """The one-hidden-layer autoencoder that pretrains layer ``index`` of ``config``.
+
+    Its code activation is the deep encoder's activation at that layer. Its likelihood is the
+    deep model's for the first layer; above, the inputs are the activations of the layer
+    below, so Bernoulli for logistic units and Gaussian otherwise. Corruption and weight decay
+    carry over; sparsity only onto logistic layers; contractive onto every layer.
+    """
+    acts = config.encoder_activations()
+    act = acts[index]
+    if index == 0:
+        likelihood = config.likelihood
+    else:
+        likelihood = "bernoulli" if acts[index - 1] in _UNIT_INTERVAL else "gaussian"
+    sparse = config.sparsity_weight if act in _UNIT_INTERVAL else 0.0
+    return dataclasses.replace(
+        config,
+        layers=[config.layers[index], config.layers[index + 1]],
+        activation=act,
+        code_activation=act,
+        likelihood=likelihood,
+        tied=False,
+        sparsity_weight=sparse,
+        contractive_method="auto"
+        if config.contractive_method == "closed"
+        else config.contractive_method,
+    )
+
+
+def autoencoder_pretrainer(config: AutoencoderConfig, train_config: TrainConfig) -> LayerPretrainer:
+    """A layer pretrainer training a shallow (denoising) autoencoder per layer."""
+
+    def pretrain(x: np.ndarray, index: int, n_in: int, n_out: int):
+        shallow = Autoencoder(layer_config(config, index))
+        cfg = dataclasses.replace(train_config, seed=train_config.seed + index)
+        Trainer(shallow, cfg).fit(x)
+        enc = shallow.encoder.linears[0]
+        dec = shallow.decoder.linears[0]
+        layer = PretrainedLayer(
+            encoder_weight=enc.weight.detach().cpu().numpy(),
+            encoder_bias=enc.bias.detach().cpu().numpy(),
+            decoder_weight=dec.weight.detach().cpu().numpy(),
+            decoder_bias=dec.bias.detach().cpu().numpy(),
+        )
+        return layer, shallow.transform(x)
+
+    return pretrain
+
+
+def pretrain_layers(
+    x: np.ndarray, layers: list[int], pretrainer: LayerPretrainer
+) -> list[PretrainedLayer]:
+    """Greedy pretraining: layer ``k`` is trained on the codes of layer ``k - 1``."""
+    out = []
+    h = np.asarray(x, dtype=np.float32)
+    for k in range(len(layers) - 1):
+        layer, h = pretrainer(h, k, layers[k], layers[k + 1])
+        assert layer.encoder_weight.shape == (layers[k + 1], layers[k])
+        out.append(layer)
+    return out
+
+
+def pretrain_stacked(
+    config: AutoencoderConfig,
+    x: np.ndarray,
+    train_config: TrainConfig | None = None,
+    pretrainer: LayerPretrainer | None = None,
+) -> Autoencoder:
+    """Pretrain ``config``'s layers greedily and unroll them into a deep autoencoder.
+
+    The result is not fine-tuned: train it end to end with :class:`~aekit.train.Trainer`.
+
+    Parameters
+    ----------
+    config : AutoencoderConfig
+        The deep autoencoder to build; each layer is pretrained as a one-hidden-layer
+        autoencoder with :func:`layer_config` (a denoising one when ``config`` corrupts).
+    x : ndarray, shape (n_samples, n_features)
+    train_config : TrainConfig, optional
+        Training settings of every layer (the layer index is added to the seed).
+    pretrainer : callable, optional
+        Replaces the autoencoder layers, e.g. with RBMs (see the module docstring).
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 2 or x.shape[1] != config.layers[0]:
+        raise ValueError(
+            f"data of shape {x.shape} does not fit the layer spec {config.layers}: expected "
+            f"(n_samples, {config.layers[0]})"
+        )
+    if pretrainer is None:
+        pretrainer = autoencoder_pretrainer(config, train_config or TrainConfig())
+    layers = pretrain_layers(x, config.layers, pretrainer)
+    return Autoencoder(config).load_pretrained_layers(layers)

@@ -1,0 +1,224 @@
+"""The trainer: early stopping, checkpoints and resume, non-finite losses, bad input."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from aekit import Autoencoder, AutoencoderConfig, TrainConfig, Trainer
+from aekit.io import load_tensors
+from aekit.train import NonFiniteLossError, split_validation
+
+
+def make_data(n=256, d=16, seed=0):
+    rng = np.random.default_rng(seed)
+    z = rng.random((n, 3))
+    x = 1 / (1 + np.exp(-(z @ rng.normal(size=(3, d)) * 2)))
+    return x.astype(np.float32)
+
+
+def new_model(seed=0, **kwargs):
+    torch.manual_seed(seed)
+    cfg = {"layers": [16, 8, 3], **kwargs}
+    return Autoencoder(AutoencoderConfig(**cfg))
+
+
+def states_equal(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+class Snapshots:
+    """Callback keeping a copy of the weights after every epoch."""
+
+    def __init__(self):
+        self.states = []
+
+    def __call__(self, trainer, record):
+        self.states.append({k: v.clone() for k, v in trainer.model.state_dict().items()})
+
+
+def test_early_stopping_restores_the_best_epoch():
+    # A big model on 16 noisy samples overfits: validation error turns up after a few epochs.
+    rng = np.random.default_rng(0)
+    x_train = rng.random((16, 16)).astype(np.float32)
+    x_val = rng.random((200, 16)).astype(np.float32)
+    model = new_model(layers=[16, 64, 16], likelihood="gaussian")
+    snaps = Snapshots()
+    cfg = TrainConfig(epochs=300, batch_size=16, lr=1e-2, patience=5, progress=False)
+    hist = Trainer(model, cfg, callbacks=[snaps]).fit(x_train, x_val)
+    val = hist.values("val_recon")
+    best = int(np.argmin(val))
+    assert hist.stopped_early and len(val) < 300
+    assert hist.best_epoch == best + 1 and best < len(val) - 1
+    assert len(val) - 1 - best == 5  # stopped exactly `patience` epochs after the best
+    final = model.state_dict()
+    assert all(torch.equal(final[k], snaps.states[best][k]) for k in final)
+    assert not all(torch.equal(final[k], snaps.states[-1][k]) for k in final)
+
+
+class Kill:
+    def __init__(self, after_epoch):
+        self.after_epoch = after_epoch
+
+    def __call__(self, trainer, record):
+        if record["epoch"] == self.after_epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_resume_after_kill_matches_uninterrupted_run(tmp_path, optimizer):
+    x = make_data()
+    kw = {"corruption": "mask", "corruption_level": 0.2}  # exercises the saved RNG state
+    cfg = TrainConfig(
+        epochs=5,
+        batch_size=32,
+        optimizer=optimizer,
+        lr=1e-2,
+        lr_schedule="cosine",
+        patience=10,
+        progress=False,
+    )
+    ref = new_model(**kw)
+    ref_hist = Trainer(ref, cfg, run_dir=tmp_path / "ref").fit(x)
+
+    run = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(new_model(**kw), cfg, run_dir=run, callbacks=[Kill(2)]).fit(x)
+    assert json.loads((run / "latest.json").read_text())["epoch"] == 1  # 0-based: epoch 2 done
+    # A fresh process would rebuild the model from scratch: different init must not matter.
+    resumed = new_model(seed=99, **kw)
+    hist = Trainer(resumed, cfg, run_dir=run).fit(x, resume=True)
+    assert states_equal(resumed, ref)
+    assert [r["train_loss"] for r in hist.records] == [r["train_loss"] for r in ref_hist.records]
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3, 4, 5]
+    assert (run / "model" / "model.safetensors").is_file()
+
+
+def test_resume_needs_a_checkpoint(tmp_path):
+    with pytest.raises(ValueError, match="nothing to resume"):
+        Trainer(new_model(), TrainConfig(progress=False), run_dir=tmp_path).fit(
+            make_data(), resume=True
+        )
+    with pytest.raises(ValueError, match="run_dir"):
+        Trainer(new_model(), TrainConfig(progress=False)).fit(make_data(), resume=True)
+
+
+def test_non_finite_loss_names_epoch_and_batch_and_keeps_last_good_checkpoint(tmp_path):
+    x = make_data()
+
+    def poison(trainer, record):
+        if record["epoch"] == 2:
+            with torch.no_grad():
+                trainer.model.encoder.linears[0].weight[0, 0] = float("nan")
+
+    cfg = TrainConfig(epochs=4, batch_size=64, progress=False, val_fraction=0)
+    with pytest.raises(NonFiniteLossError, match=r"epoch 3, batch 1 of 4.*epoch 2"):
+        Trainer(new_model(), cfg, run_dir=tmp_path, callbacks=[poison]).fit(x)
+    latest = json.loads((tmp_path / "latest.json").read_text())
+    assert latest["epoch"] == 1
+    weights = load_tensors(tmp_path / latest["checkpoint"] / "model.safetensors")
+    assert all(torch.isfinite(w).all() for w in weights.values())
+
+
+def test_non_finite_batch_index_is_exact_between_syncs():
+    x = make_data(n=640)
+    x[123] = 1e30  # squared, this overflows to inf in float32
+    # The trainer's first-epoch order (val_fraction=0): the shuffle generator seeded by `seed`.
+    perm = torch.randperm(640, generator=torch.Generator().manual_seed(0))
+    expected = int((perm == 123).nonzero()) // 64 + 1
+    model = new_model(likelihood="gaussian")  # Bernoulli would reject data outside [0, 1]
+    # log_every > batches per epoch: the host looks only once, at the end of the epoch.
+    cfg = TrainConfig(epochs=1, batch_size=64, progress=False, val_fraction=0, log_every=50)
+    with pytest.raises(NonFiniteLossError, match=f"epoch 1, batch {expected} of 10"):
+        Trainer(model, cfg).fit(x)
+
+
+def test_lr_schedules():
+    cos = TrainConfig(epochs=10, lr=1.0, lr_schedule="cosine")
+    assert cos.lr_at(0) == 1.0 and cos.lr_at(5) == pytest.approx(0.5)
+    step = TrainConfig(lr=1.0, lr_schedule="step", lr_step_epochs=3, lr_gamma=0.1)
+    assert [step.lr_at(e) for e in (0, 2, 3, 6)] == pytest.approx([1, 1, 0.1, 0.01])
+    exp = TrainConfig(lr=2.0, lr_schedule="exponential", lr_gamma=0.5)
+    assert exp.lr_at(3) == pytest.approx(0.25)
+    hist = Trainer(
+        new_model(),
+        TrainConfig(
+            epochs=3,
+            lr=1.0,
+            lr_schedule="step",
+            lr_step_epochs=1,
+            lr_gamma=0.5,
+            optimizer="sgd",
+            progress=False,
+        ),
+    ).fit(make_data())
+    assert hist.values("lr") == [1.0, 0.5, 0.25]
+
+
+def test_training_reduces_error_and_logs_terms(tmp_path):
+    x = make_data(n=512)
+    model = new_model(weight_decay=1e-4, sparsity_weight=0.1, activation="logistic")
+    hist = Trainer(
+        model, TrainConfig(epochs=8, batch_size=32, lr=3e-3, progress=False), run_dir=tmp_path
+    ).fit(x)
+    first, last = hist.records[0], hist.records[-1]
+    assert last["val_squared_error"] < 0.7 * first["val_squared_error"]
+    assert {"train_recon", "train_weight_decay", "train_sparsity", "samples_per_s"} <= set(last)
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["model"] == "autoencoder" and run["train_config"]["epochs"] == 8
+
+
+def test_bf16_autocast_trains_close_to_fp32():
+    x = make_data(n=512)
+    errs = {}
+    for bf16 in (False, True):
+        model = new_model()
+        cfg = TrainConfig(epochs=6, batch_size=32, lr=3e-3, bf16=bf16, progress=False)
+        errs[bf16] = Trainer(model, cfg).fit(x).records[-1]["val_squared_error"]
+        assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert errs[True] == pytest.approx(errs[False], rel=0.1)
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (np.zeros((10, 5), dtype=np.float32), "16"),
+        (np.zeros(16, dtype=np.float32), "2-D"),
+        (np.zeros((0, 16), dtype=np.float32), "empty"),
+        (np.full((10, 16), np.nan, dtype=np.float32), "NaN"),
+        (np.full((10, 16), 2.0, dtype=np.float32), r"\[0, 1\]"),
+    ],
+)
+def test_bad_training_data(data, match):
+    with pytest.raises(ValueError, match=match):
+        Trainer(new_model(), TrainConfig(progress=False)).fit(data)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"optimizer": "adagrad"}, "optimizer"),
+        ({"lr": -1.0}, "lr"),
+        ({"lr": math.nan}, "lr"),
+        ({"val_fraction": 1.0}, "val_fraction"),
+        ({"lr_schedule": "warm"}, "lr_schedule"),
+        ({"patience": 0}, "patience"),
+        ({"device": "tpu"}, "device"),
+    ],
+)
+def test_bad_train_config(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Trainer(new_model(), TrainConfig(**kwargs))
+
+
+def test_validation_split_is_seeded_and_disjoint():
+    a_tr, a_va = split_validation(100, 0.2, seed=3)
+    _b_tr, b_va = split_validation(100, 0.2, seed=3)
+    assert np.array_equal(a_va, b_va) and len(a_va) == 20
+    assert set(a_tr).isdisjoint(a_va) and len(a_tr) + len(a_va) == 100
+    assert not np.array_equal(a_va, np.arange(20))
