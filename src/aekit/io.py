@@ -140,7 +140,8 @@ def read_model_config(path: str | Path) -> tuple[type, Any]:
 def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> torch.nn.Module:
     """Load a model saved by :func:`save_model`."""
     # Importing the models package registers every built-in model name.
-    import aekit.models  # noqa: F401
+    import aekit.models
+    import aekit.rbm  # noqa: F401
 
     cls, config = read_model_config(path)
     model = cls(config)

@@ -230,6 +230,16 @@ class Autoencoder(Model):
             return contractive_exact(x_in, hs[-1])
         return contractive_projection(x_in, hs[-1], cfg.contractive_projections)
 
+    def check_data(self, x: torch.Tensor, name: str = "data") -> None:
+        """Raise ``ValueError`` unless ``x`` has the input width and the likelihood's range."""
+        n_in = self.config.layers[0]
+        if x.ndim != 2 or x.shape[1] != n_in:
+            raise ValueError(
+                f"{name} has shape {tuple(x.shape)} but the model's input layer has {n_in} "
+                "units; match the layer spec's first width to the data"
+            )
+        self.likelihood.check_data(x)
+
     @torch.no_grad()
     def evaluate_batch(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Held-out metrics on a clean batch: the reconstruction NLL and squared error."""

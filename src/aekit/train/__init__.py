@@ -3,8 +3,10 @@
 from aekit.train.pretrain import (
     PretrainedLayer,
     autoencoder_pretrainer,
+    hinton2006_train_config,
     pretrain_layers,
     pretrain_stacked,
+    rbm_pretrainer,
 )
 from aekit.train.trainer import (
     History,
@@ -24,9 +26,11 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "autoencoder_pretrainer",
+    "hinton2006_train_config",
     "load_run",
     "pretrain_layers",
     "pretrain_stacked",
+    "rbm_pretrainer",
     "resolve_device",
     "split_validation",
     "train_config_from_dict",

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aekit.models.autoencoder import Autoencoder, AutoencoderConfig
+from aekit.rbm.rbm import RBM, RBMConfig
 from aekit.train.trainer import TrainConfig, Trainer
 
 _UNIT_INTERVAL = ("logistic", "sigmoid")
@@ -96,6 +97,76 @@ def autoencoder_pretrainer(config: AutoencoderConfig, train_config: TrainConfig)
             decoder_bias=dec.bias.detach().cpu().numpy(),
         )
         return layer, shallow.transform(x)
+
+    return pretrain
+
+
+def hinton2006_train_config(
+    hidden: str = "bernoulli", visible: str = "bernoulli", **overrides
+) -> TrainConfig:
+    """The RBM training settings of Hinton & Salakhutdinov (2006) as a :class:`TrainConfig`.
+
+    CD-1 (set on :class:`~aekit.rbm.RBMConfig`) on minibatches of 100, learning rate 0.1, or
+    0.001 when a layer has Gaussian visible or linear hidden units, momentum 0.5 for 5 epochs
+    then 0.9, 50 epochs. The weight cost 0.0002 is an RBM setting (``weight_decay``).
+    """
+    gaussian = "gaussian" in (hidden, visible)
+    settings = {
+        "epochs": 50,
+        "batch_size": 100,
+        "optimizer": "sgd",
+        "lr": 0.001 if gaussian else 0.1,
+        "momentum": 0.9,
+        "initial_momentum": 0.5,
+        "momentum_warmup_epochs": 5,
+        "val_fraction": 0.0,
+    }
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def rbm_pretrainer(
+    config: AutoencoderConfig,
+    train_overrides: dict | None = None,
+    weight_decay: float = 0.0002,
+    cd_k: int = 1,
+) -> LayerPretrainer:
+    """A layer pretrainer training an RBM per layer, as in Hinton & Salakhutdinov (2006).
+
+    The first RBM has Gaussian visible units when ``config.likelihood`` is ``gaussian``
+    (standardized data), binary otherwise; the top RBM has linear (Gaussian) hidden units when
+    the code layer is linear; every other unit is binary. Each RBM trains with
+    :func:`hinton2006_train_config` (``train_overrides`` replaces any of its settings) and
+    the next one trains on its hidden probabilities.
+    """
+    acts = config.encoder_activations()
+    if any(a not in _UNIT_INTERVAL for a in acts[:-1]):
+        raise ValueError(
+            "RBM pretraining needs logistic hidden layers (activation='logistic'); "
+            f"got {config.activation!r}"
+        )
+    if acts[-1] not in (*_UNIT_INTERVAL, "linear"):
+        raise ValueError("RBM pretraining needs a logistic or linear code layer")
+    n_layers = len(config.layers) - 1
+
+    def pretrain(x: np.ndarray, index: int, n_in: int, n_out: int):
+        visible = "gaussian" if index == 0 and config.likelihood == "gaussian" else "bernoulli"
+        top_linear = index == n_layers - 1 and acts[-1] == "linear"
+        hidden = "gaussian" if top_linear else "bernoulli"
+        rbm = RBM(
+            RBMConfig(
+                n_visible=n_in,
+                n_hidden=n_out,
+                visible=visible,
+                hidden=hidden,
+                cd_k=cd_k,
+                weight_decay=weight_decay,
+            )
+        )
+        overrides = dict(train_overrides or {})
+        overrides["seed"] = overrides.get("seed", 0) + index
+        Trainer(rbm, hinton2006_train_config(hidden, visible, **overrides)).fit(x)
+        return rbm, rbm.transform(x)
 
     return pretrain
 

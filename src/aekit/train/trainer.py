@@ -63,6 +63,9 @@ class TrainConfig:
     optimizer : {"adam", "sgd", "lbfgs"}
         ``sgd`` uses ``momentum`` (Nesterov off); ``lbfgs`` runs ``lbfgs_iters`` iterations
         with a strong-Wolfe line search on each minibatch (lr 1.0 is its natural step).
+    initial_momentum, momentum_warmup_epochs : float or None, int
+        SGD momentum for the first ``momentum_warmup_epochs`` epochs before ``momentum``
+        (Hinton & Salakhutdinov's RBMs: 0.5 for 5 epochs, then 0.9).
     lr : float
         Base learning rate.
     lr_schedule : {"constant", "cosine", "step", "exponential"}
@@ -97,6 +100,8 @@ class TrainConfig:
     lr_schedule: str = "constant"
     lr_step_epochs: int = 10
     lr_gamma: float = 0.5
+    initial_momentum: float | None = None
+    momentum_warmup_epochs: int = 0
     lbfgs_iters: int = 3
     val_fraction: float = 0.1
     patience: int | None = None
@@ -123,6 +128,10 @@ class TrainConfig:
             raise ValueError(f"lr must be a positive number, got {self.lr}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if not 0.0 <= self.momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
+        if self.initial_momentum is not None and not 0.0 <= self.initial_momentum < 1.0:
+            raise ValueError(f"initial_momentum must be in [0, 1), got {self.initial_momentum}")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"patience must be >= 1 or None, got {self.patience}")
 
@@ -135,6 +144,12 @@ class TrainConfig:
         if self.lr_schedule == "exponential":
             return self.lr * self.lr_gamma**epoch
         return self.lr
+
+    def momentum_at(self, epoch: int) -> float:
+        """SGD momentum for 0-based ``epoch``."""
+        if self.initial_momentum is not None and epoch < self.momentum_warmup_epochs:
+            return self.initial_momentum
+        return self.momentum
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -258,15 +273,9 @@ class Trainer:
         if not torch.isfinite(t).all():
             n_bad = int((~torch.isfinite(t)).sum())
             raise ValueError(f"{name} has {n_bad} NaN or infinite values; clean or impute them")
-        n_in = getattr(getattr(self.model, "config", None), "layers", [t.shape[1]])[0]
-        if t.shape[1] != n_in:
-            raise ValueError(
-                f"{name} has {t.shape[1]} features but the model's input layer has {n_in}; "
-                "match the layer spec's first width to the data"
-            )
-        likelihood = getattr(self.model, "likelihood", None)
-        if likelihood is not None:
-            likelihood.check_data(t)
+        check = getattr(self.model, "check_data", None)
+        if check is not None:
+            check(t, name)
         return t.to(self.device)
 
     # Checkpoints -------------------------------------------------------------------------------
@@ -411,6 +420,8 @@ class Trainer:
                 lr = cfg.lr_at(epoch)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
+                    if "momentum" in group:
+                        group["momentum"] = cfg.momentum_at(epoch)
                 t0 = time.perf_counter()
                 perm = torch.randperm(n, generator=self._shuffle_gen).to(x.device)
                 loss_sum = torch.zeros((), device=x.device)

@@ -1,0 +1,404 @@
+"""Restricted Boltzmann machines trained by contrastive divergence, through the shared trainer.
+
+References
+----------
+- G. E. Hinton, "Training Products of Experts by Minimizing Contrastive Divergence",
+  Neural Computation 14, 2002 (CD-k).
+- G. E. Hinton and R. R. Salakhutdinov, "Reducing the Dimensionality of Data with Neural
+  Networks", Science 313, 2006, and its supporting material (Gaussian visible units for faces,
+  linear hidden units with unit-variance Gaussian noise for the code layer, the training
+  settings of :func:`hinton2006_train_config`).
+- T. Tieleman, "Training Restricted Boltzmann Machines using Approximations to the Likelihood
+  Gradient", ICML 2008 (persistent CD).
+- R. Salakhutdinov and I. Murray, "On the Quantitative Analysis of Deep Belief Networks",
+  ICML 2008 (annealed importance sampling of log Z).
+
+Energies (``W`` is ``(n_hidden, n_visible)``, ``b`` visible and ``c`` hidden biases)::
+
+    binary v, binary h:     E = -b.v - c.h - h.W v
+    Gaussian v, binary h:   E = ||v - b||^2 / 2 - c.h - h.W v       (unit variance)
+    binary v, Gaussian h:   E = -b.v + ||h - c||^2 / 2 - h.W v       ("linear" hidden units)
+
+so the free energies ``F(v) = -log sum_h exp(-E(v, h))`` are::
+
+    binary h:    F(v) = E_v(v) - sum_j softplus(c_j + W_j.v)
+    Gaussian h:  F(v) = -b.v - ||c + W v||^2 / 2 + ||c||^2 / 2 - (n_hidden / 2) log(2 pi)
+
+with ``E_v(v) = -b.v`` for binary and ``||v - b||^2 / 2`` for Gaussian visible units.
+
+Training: the gradient of ``mean F(v_data) - mean F(v_neg)`` with ``v_neg`` held fixed is
+exactly the CD update ``<v h>_data - <v h>_recon`` with the positive phase on hidden
+probabilities (the gradient of F is ``-E[h | v] v^T``). So an RBM is trained by the same
+:class:`~aekit.train.Trainer` as every other model, with SGD and momentum.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aekit.io import register_model
+from aekit.models.base import Model, apply_batched, as_float_tensor
+
+VISIBLE_UNITS = ("bernoulli", "gaussian")
+HIDDEN_UNITS = ("bernoulli", "gaussian")
+_LOG_2PI = math.log(2 * math.pi)
+
+
+@dataclass
+class RBMConfig:
+    """Architecture and CD settings of an :class:`RBM`.
+
+    Parameters
+    ----------
+    n_visible, n_hidden : int
+    visible : {"bernoulli", "gaussian"}
+        Gaussian visible units have unit variance: standardize the data first.
+    hidden : {"bernoulli", "gaussian"}
+        ``gaussian`` are the paper's linear hidden units with unit-variance noise.
+    cd_k : int
+        Gibbs steps of the negative phase.
+    persistent : bool
+        Persistent CD: the negative chains carry over between updates (``n_chains`` of them).
+    sample_visible : bool
+        Sample the visible states in the negative phase instead of using their means (the
+        paper uses means; persistent chains always sample them).
+    weight_decay : float
+        Weight cost ``lambda`` (gradient ``lambda * W``; the paper's 0.0002).
+    init_std : float
+        Standard deviation of the initial weights.
+    """
+
+    n_visible: int = 784
+    n_hidden: int = 500
+    visible: str = "bernoulli"
+    hidden: str = "bernoulli"
+    cd_k: int = 1
+    persistent: bool = False
+    n_chains: int = 100
+    sample_visible: bool = False
+    weight_decay: float = 0.0
+    init_std: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.n_visible < 1 or self.n_hidden < 1:
+            raise ValueError("n_visible and n_hidden must be >= 1")
+        if self.visible not in VISIBLE_UNITS:
+            raise ValueError(f"unknown visible units {self.visible!r}; choose {VISIBLE_UNITS}")
+        if self.hidden not in HIDDEN_UNITS:
+            raise ValueError(f"unknown hidden units {self.hidden!r}; choose {HIDDEN_UNITS}")
+        if self.visible == "gaussian" and self.hidden == "gaussian":
+            raise ValueError(
+                "Gaussian visible with Gaussian hidden units has no normalizable joint in "
+                "general; make one of the two layers 'bernoulli'"
+            )
+        if self.cd_k < 1 or self.n_chains < 1:
+            raise ValueError("cd_k and n_chains must be >= 1")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+
+    @property
+    def layers(self) -> list[int]:
+        return [self.n_visible, self.n_hidden]
+
+
+@register_model("rbm")
+class RBM(Model):
+    """A restricted Boltzmann machine; a plain ``nn.Module`` trained by :class:`Trainer`.
+
+    It also serves as a pretrained layer for unrolling (``encoder_weight`` and friends).
+    """
+
+    config_class = RBMConfig
+
+    def __init__(self, config: RBMConfig | None = None, **kwargs) -> None:
+        super().__init__()
+        if config is None:
+            config = RBMConfig(**kwargs)
+        elif kwargs:
+            raise TypeError("pass either a config or keyword arguments, not both")
+        self.config = config
+        self.weight = nn.Parameter(torch.randn(config.n_hidden, config.n_visible) * config.init_std)
+        self.visible_bias = nn.Parameter(torch.zeros(config.n_visible))
+        self.hidden_bias = nn.Parameter(torch.zeros(config.n_hidden))
+        # Persistent chains are state, saved with the weights so a resumed run continues them.
+        self.register_buffer("chains", torch.zeros(0, config.n_visible))
+
+    # Conditionals ------------------------------------------------------------------------------
+
+    def hidden_input(self, v: torch.Tensor) -> torch.Tensor:
+        return F.linear(v, self.weight, self.hidden_bias)  # (batch, n_hidden)
+
+    def hidden_mean(self, v: torch.Tensor) -> torch.Tensor:
+        """``E[h | v]``: probabilities, or the Gaussian means of linear units."""
+        x = self.hidden_input(v)
+        return torch.sigmoid(x) if self.config.hidden == "bernoulli" else x
+
+    def sample_hidden(self, mean: torch.Tensor) -> torch.Tensor:
+        if self.config.hidden == "bernoulli":
+            return torch.bernoulli(mean)
+        return mean + torch.randn_like(mean)
+
+    def visible_mean(self, h: torch.Tensor) -> torch.Tensor:
+        """``E[v | h]``."""
+        x = F.linear(h, self.weight.t(), self.visible_bias)  # (batch, n_visible)
+        return torch.sigmoid(x) if self.config.visible == "bernoulli" else x
+
+    def sample_visible(self, mean: torch.Tensor) -> torch.Tensor:
+        if self.config.visible == "bernoulli":
+            return torch.bernoulli(mean)
+        return mean + torch.randn_like(mean)
+
+    # Energies ----------------------------------------------------------------------------------
+
+    def _visible_energy(self, v: torch.Tensor) -> torch.Tensor:
+        return _visible_energy(v, self.visible_bias, self.config.visible)
+
+    def energy(self, v: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """``E(v, h)``, shape ``(batch,)``."""
+        interaction = (self.hidden_input(v) - self.hidden_bias) * h
+        if self.config.hidden == "bernoulli":
+            hidden = -(h @ self.hidden_bias)
+        else:
+            hidden = 0.5 * (h - self.hidden_bias).pow(2).sum(-1)
+        return self._visible_energy(v) + hidden - interaction.sum(-1)
+
+    def free_energy(self, v: torch.Tensor) -> torch.Tensor:
+        """``F(v) = -log sum_h exp(-E(v, h))`` (an integral for Gaussian h), shape ``(batch,)``."""
+        cfg = self.config
+        return free_energy(
+            v, self.weight, self.visible_bias, self.hidden_bias, cfg.visible, cfg.hidden
+        )
+
+    # Training ----------------------------------------------------------------------------------
+
+    def check_data(self, x: torch.Tensor, name: str = "data") -> None:
+        """Raise ``ValueError`` unless ``x`` fits the visible layer (width, range)."""
+        n = self.config.n_visible
+        if x.ndim != 2 or x.shape[1] != n:
+            raise ValueError(f"{name} has shape {tuple(x.shape)}; the RBM has {n} visible units")
+        if self.config.visible == "bernoulli":
+            lo, hi = float(x.min()), float(x.max())
+            if lo < 0 or hi > 1:
+                raise ValueError(
+                    f"{name} has values in [{lo:.3g}, {hi:.3g}] but binary visible units need "
+                    "[0, 1]; scale the data or use visible='gaussian' on standardized data"
+                )
+
+    @torch.no_grad()
+    def negative_phase(self, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Negative samples and the one-step reconstruction of ``v0``.
+
+        CD-k starts the chain at the data: sampled hidden states, visible means (or samples),
+        k times. PCD continues its persistent chains instead.
+        """
+        cfg = self.config
+        ph0 = self.hidden_mean(v0)
+        recon = self.visible_mean(self.sample_hidden(ph0))
+        if cfg.persistent:
+            if self.chains.shape[0] != cfg.n_chains:
+                idx = torch.randint(len(v0), (cfg.n_chains,), device=v0.device)
+                self.chains = v0[idx].clone()
+            v = self.chains
+            for _ in range(cfg.cd_k):
+                v = self.sample_visible(self.visible_mean(self.sample_hidden(self.hidden_mean(v))))
+            self.chains = v
+            return v, recon
+        v = recon
+        for _ in range(cfg.cd_k - 1):
+            v = self.sample_visible(v) if cfg.sample_visible else v
+            v = self.visible_mean(self.sample_hidden(self.hidden_mean(v)))
+        if cfg.sample_visible:
+            v = self.sample_visible(v)
+        return v, recon
+
+    def loss(self, v0: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """CD surrogate: its gradient is the CD-k estimate of the negative log-likelihood's."""
+        v_neg, recon = self.negative_phase(v0)
+        gap = self.free_energy(v0).mean() - self.free_energy(v_neg).mean()
+        loss = gap
+        if self.config.weight_decay > 0:
+            loss = loss + 0.5 * self.config.weight_decay * self.weight.pow(2).sum()
+        recon_err = (recon - v0).pow(2).sum(-1).mean()
+        return loss, {"free_energy_gap": gap.detach(), "recon": recon_err}
+
+    @torch.no_grad()
+    def evaluate_batch(self, v: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Mean-field reconstruction error (``v -> E[h|v] -> E[v|h]``) and mean free energy."""
+        recon = self.visible_mean(self.hidden_mean(v))
+        return {
+            "recon": (recon - v).pow(2).sum(-1).mean(),
+            "free_energy": self.free_energy(v).mean(),
+        }
+
+    # Likelihoods -------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def log_partition_exact(self, max_units: int = 22) -> float:
+        """``log Z`` by enumerating the smaller binary layer (at most ``max_units`` units)."""
+        cfg = self.config
+        W = self.weight.double()
+        b, c = self.visible_bias.double(), self.hidden_bias.double()
+        if cfg.hidden == "bernoulli" and cfg.n_hidden <= max_units:
+            h = _all_binary(cfg.n_hidden, W.device)  # (2^n_hidden, n_hidden)
+            vis_in = F.linear(h, W.t(), b)  # (2^n_hidden, n_visible)
+            if cfg.visible == "bernoulli":
+                neg_fh = h @ c + F.softplus(vis_in).sum(-1)
+            else:  # integrate the Gaussian visible units out
+                neg_fh = (
+                    h @ c
+                    + 0.5 * vis_in.pow(2).sum(-1)
+                    - 0.5 * b.pow(2).sum()
+                    + 0.5 * cfg.n_visible * _LOG_2PI
+                )
+            return float(torch.logsumexp(neg_fh, 0))
+        if cfg.visible == "bernoulli" and cfg.n_visible <= max_units:
+            v = _all_binary(cfg.n_visible, W.device)
+            fe = free_energy(v, W, b, c, cfg.visible, cfg.hidden)
+            return float(torch.logsumexp(-fe, 0))
+        raise ValueError(
+            f"exact log Z needs a binary layer of at most {max_units} units; "
+            "use log_partition_ais for larger models"
+        )
+
+    @torch.no_grad()
+    def log_partition_ais(
+        self,
+        n_betas: int = 10000,
+        n_runs: int = 100,
+        base_visible_bias: torch.Tensor | None = None,
+        seed: int = 0,
+    ) -> tuple[float, float]:
+        """Annealed importance sampling estimate of ``log Z`` (Salakhutdinov & Murray 2008).
+
+        The base model has no weights and visible biases ``base_visible_bias`` (pass the data's
+        log-odds for a good start; zeros by default). Intermediate models scale the weights
+        and hidden biases by ``beta``. Binary visible and binary hidden units only.
+
+        Returns
+        -------
+        log_z : float
+        log_z_sd : float
+            Standard error of ``log Z`` from the spread of the importance weights (delta method).
+        """
+        cfg = self.config
+        if cfg.visible != "bernoulli" or cfg.hidden != "bernoulli":
+            raise ValueError("AIS is implemented for binary visible and binary hidden units")
+        gen = torch.Generator(device=self.weight.device).manual_seed(seed)
+        W = self.weight.double()
+        b, c = self.visible_bias.double(), self.hidden_bias.double()
+        b_a = torch.zeros_like(b) if base_visible_bias is None else base_visible_bias.double()
+        betas = torch.linspace(0, 1, n_betas, dtype=torch.float64)
+
+        def log_unnorm(v: torch.Tensor, beta: float) -> torch.Tensor:
+            # log p*_beta(v), base hidden units included (softplus(0) = log 2 each at beta=0).
+            return v @ ((1 - beta) * b_a + beta * b) + F.softplus(beta * F.linear(v, W, c)).sum(-1)
+
+        v = torch.bernoulli(torch.sigmoid(b_a).expand(n_runs, -1), generator=gen)
+        log_w = torch.zeros(n_runs, dtype=torch.float64)
+        for k in range(1, n_betas):
+            beta_prev, beta = float(betas[k - 1]), float(betas[k])
+            log_w += log_unnorm(v, beta) - log_unnorm(v, beta_prev)
+            h = torch.bernoulli(torch.sigmoid(beta * F.linear(v, W, c)), generator=gen)
+            v = torch.bernoulli(
+                torch.sigmoid((1 - beta) * b_a + beta * F.linear(h, W.t(), b)), generator=gen
+            )
+        log_z_base = float(F.softplus(b_a).sum()) + cfg.n_hidden * math.log(2)
+        log_mean_w = float(torch.logsumexp(log_w, 0)) - math.log(n_runs)
+        w = torch.exp(log_w - log_w.max())
+        sd = float(w.std() / (w.mean() * math.sqrt(n_runs)))
+        return log_z_base + log_mean_w, sd
+
+    @torch.no_grad()
+    def pseudo_log_likelihood(self, v: torch.Tensor, exact: bool = True) -> torch.Tensor:
+        """Pseudo-log-likelihood ``sum_i log p(v_i | v_-i)`` of binary ``v``, per sample.
+
+        ``exact=False`` is the one-random-flip estimate ``n_visible * log p(v_i | v_-i)`` that
+        scikit-learn's ``BernoulliRBM.score_samples`` uses.
+        """
+        if self.config.visible != "bernoulli":
+            raise ValueError("pseudo-likelihood is defined here for binary visible units")
+        fe = self.free_energy(v)
+        if not exact:
+            i = torch.randint(v.shape[1], (v.shape[0],), device=v.device)
+            flipped = v.clone()
+            rows = torch.arange(v.shape[0], device=v.device)
+            flipped[rows, i] = 1 - flipped[rows, i]
+            return v.shape[1] * F.logsigmoid(self.free_energy(flipped) - fe)
+        total = torch.zeros_like(fe)
+        for i in range(v.shape[1]):
+            flipped = v.clone()
+            flipped[:, i] = 1 - flipped[:, i]
+            total += F.logsigmoid(self.free_energy(flipped) - fe)
+        return total
+
+    # numpy conveniences and unrolling ------------------------------------------------------------
+
+    def transform(self, x, batch_size: int = 4096) -> np.ndarray:
+        """Hidden means ``E[h | v]`` of an array: the codes fed to the next layer."""
+        return apply_batched(self.hidden_mean, x, batch_size, self.device)
+
+    def reconstruct(self, x, batch_size: int = 4096) -> np.ndarray:
+        """Mean-field reconstructions ``E[v | E[h | v]]``."""
+        return apply_batched(
+            lambda v: self.visible_mean(self.hidden_mean(v)), x, batch_size, self.device
+        )
+
+    @property
+    def encoder_weight(self) -> np.ndarray:
+        return self.weight.detach().cpu().numpy()
+
+    @property
+    def encoder_bias(self) -> np.ndarray:
+        return self.hidden_bias.detach().cpu().numpy()
+
+    @property
+    def decoder_weight(self) -> np.ndarray:
+        return self.weight.detach().cpu().numpy().T
+
+    @property
+    def decoder_bias(self) -> np.ndarray:
+        return self.visible_bias.detach().cpu().numpy()
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        # The chains buffer changes shape once PCD starts; resize before loading.
+        if "chains" in state_dict:
+            self.chains = torch.empty_like(as_float_tensor(state_dict["chains"]))
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
+
+def _visible_energy(v: torch.Tensor, b: torch.Tensor, visible: str) -> torch.Tensor:
+    if visible == "bernoulli":
+        return -(v @ b)
+    return 0.5 * (v - b).pow(2).sum(-1)
+
+
+def free_energy(
+    v: torch.Tensor,
+    weight: torch.Tensor,
+    visible_bias: torch.Tensor,
+    hidden_bias: torch.Tensor,
+    visible: str = "bernoulli",
+    hidden: str = "bernoulli",
+) -> torch.Tensor:
+    """Free energy of ``v`` (see the module docstring), shape ``(batch,)``."""
+    x = F.linear(v, weight, hidden_bias)  # (batch, n_hidden)
+    if hidden == "bernoulli":
+        return _visible_energy(v, visible_bias, visible) - F.softplus(x).sum(-1)
+    return (
+        -(v @ visible_bias)
+        - 0.5 * x.pow(2).sum(-1)
+        + 0.5 * hidden_bias.pow(2).sum()
+        - 0.5 * weight.shape[0] * _LOG_2PI
+    )
+
+
+def _all_binary(n: int, device) -> torch.Tensor:
+    """All ``2^n`` binary vectors of length ``n``, shape ``(2^n, n)``, float64."""
+    codes = torch.arange(2**n, device=device).unsqueeze(1)
+    return ((codes >> torch.arange(n, device=device)) & 1).double()

@@ -1,0 +1,221 @@
+"""RBMs against brute-force enumeration, closed forms and the exact likelihood gradient."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from aekit import AutoencoderConfig, TrainConfig, Trainer, load_model
+from aekit.rbm import RBM, RBMConfig
+from aekit.train import pretrain_stacked, rbm_pretrainer
+
+
+def tiny_rbm(n_visible=6, n_hidden=4, visible="bernoulli", hidden="bernoulli", seed=0, scale=1.0):
+    torch.manual_seed(seed)
+    rbm = RBM(RBMConfig(n_visible=n_visible, n_hidden=n_hidden, visible=visible, hidden=hidden))
+    with torch.no_grad():
+        rbm.weight.normal_(0, scale)
+        rbm.visible_bias.normal_(0, scale)
+        rbm.hidden_bias.normal_(0, scale)
+    return rbm.double()
+
+
+def all_binary(n):
+    return torch.tensor(list(itertools.product([0.0, 1.0], repeat=n)), dtype=torch.float64)
+
+
+def test_free_energy_and_log_z_match_enumeration_of_both_layers():
+    rbm = tiny_rbm()
+    V, H = all_binary(6), all_binary(4)
+    with torch.no_grad():
+        E = torch.stack([rbm.energy(V, h.expand(len(V), -1)) for h in H], 1)  # (64, 16)
+        brute_f = -torch.logsumexp(-E, 1)
+        torch.testing.assert_close(rbm.free_energy(V), brute_f)
+        brute_log_z = float(torch.logsumexp(-E.flatten(), 0))
+    assert rbm.log_partition_exact() == pytest.approx(brute_log_z, rel=1e-12)
+    # Enumerating the visible layer instead gives the same number.
+    assert rbm.log_partition_exact(max_units=6) == pytest.approx(brute_log_z, rel=1e-12)
+
+
+def test_conditionals_match_enumeration():
+    rbm = tiny_rbm(seed=1)
+    V, H = all_binary(6), all_binary(4)
+    v = V[13:14]
+    with torch.no_grad():
+        joint = torch.softmax(-rbm.energy(v.expand(len(H), -1), H), 0)  # p(h | v)
+        torch.testing.assert_close(joint @ H, rbm.hidden_mean(v)[0])
+        h = H[5:6]
+        pv = torch.softmax(-rbm.energy(V, h.expand(len(V), -1)), 0)  # p(v | h)
+        torch.testing.assert_close(pv @ V, rbm.visible_mean(h)[0])
+
+
+@pytest.mark.parametrize(
+    ("visible", "hidden"),
+    [("bernoulli", "bernoulli"), ("gaussian", "bernoulli"), ("bernoulli", "gaussian")],
+)
+def test_free_energy_identity_for_every_unit_type(visible, hidden):
+    """F(v) = E(v, h) + log p(h | v) for any h: ties the free energy to the conditionals."""
+    rbm = tiny_rbm(visible=visible, hidden=hidden, seed=2, scale=0.5)
+    gen = torch.Generator().manual_seed(0)
+    v = torch.rand(5, 6, generator=gen, dtype=torch.float64)
+    if visible == "bernoulli":
+        v = (v > 0.5).double()
+    with torch.no_grad():
+        mean = rbm.hidden_mean(v)
+        if hidden == "bernoulli":
+            h = (torch.rand(5, 4, generator=gen, dtype=torch.float64) > 0.5).double()
+            log_p = (h * mean.log() + (1 - h) * (1 - mean).log()).sum(1)
+        else:
+            h = torch.randn(5, 4, generator=gen, dtype=torch.float64)
+            log_p = -0.5 * (h - mean).pow(2).sum(1) - 2 * math.log(2 * math.pi)
+        torch.testing.assert_close(rbm.free_energy(v), rbm.energy(v, h) + log_p)
+
+
+def test_gaussian_visible_log_z_matches_numerical_integration():
+    rbm = tiny_rbm(n_visible=1, n_hidden=3, visible="gaussian", seed=3, scale=0.7)
+    grid = torch.linspace(-15, 15, 200001, dtype=torch.float64).unsqueeze(1)
+    with torch.no_grad():
+        integrand = torch.exp(-rbm.free_energy(grid))
+    numeric = math.log(float(torch.trapezoid(integrand, grid[:, 0])))
+    assert rbm.log_partition_exact() == pytest.approx(numeric, rel=1e-8)
+
+
+def test_ais_estimate_is_close_to_exact_log_z():
+    rbm = tiny_rbm(n_visible=20, n_hidden=8, seed=4, scale=0.5).float()
+    exact = rbm.log_partition_exact()
+    est, sd = rbm.log_partition_ais(n_betas=2000, n_runs=200, seed=0)
+    assert abs(est - exact) < max(4 * sd, 0.05), (est, exact, sd)
+
+
+def test_cd1_gradient_points_along_exact_likelihood_gradient():
+    rbm = tiny_rbm(seed=5, scale=0.3)
+    gen = torch.Generator().manual_seed(1)
+    data = (torch.rand(40, 6, generator=gen, dtype=torch.float64) < 0.3).double()
+    params = [rbm.weight, rbm.visible_bias, rbm.hidden_bias]
+    # Exact gradient of the mean negative log-likelihood, by enumeration.
+    nll = rbm.free_energy(data).mean() + torch.logsumexp(-rbm.free_energy(all_binary(6)), 0)
+    exact = torch.cat([g.flatten() for g in torch.autograd.grad(nll, params)])
+    torch.manual_seed(0)
+    cd = torch.zeros_like(exact)
+    for _ in range(200):
+        loss, _ = rbm.loss(data)
+        cd += torch.cat([g.flatten() for g in torch.autograd.grad(loss, params)])
+    cos = float(cd @ exact / (cd.norm() * exact.norm()))
+    assert cos > 0.8, cos
+
+
+def prototype_data(n=300, d=12, seed=0):
+    rng = np.random.default_rng(seed)
+    protos = rng.random((3, d)) < 0.5
+    x = protos[rng.integers(0, 3, n)]
+    flip = rng.random(x.shape) < 0.05
+    return (x ^ flip).astype(np.float32)
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_training_raises_exact_log_likelihood(persistent):
+    x = prototype_data()
+    torch.manual_seed(0)
+    rbm = RBM(RBMConfig(n_visible=12, n_hidden=6, persistent=persistent, n_chains=50))
+
+    def mean_ll():
+        v = torch.from_numpy(x).double()
+        with torch.no_grad():
+            return float(-rbm.double().free_energy(v).mean() - rbm.log_partition_exact())
+
+    before = mean_ll()
+    rbm.float()
+    cfg = TrainConfig(
+        epochs=30,
+        batch_size=20,
+        optimizer="sgd",
+        lr=0.05,
+        momentum=0.5,
+        val_fraction=0,
+        progress=False,
+    )
+    Trainer(rbm, cfg).fit(x)
+    after = mean_ll()
+    # 3 prototypes with 5% flips: the entropy bound is about 12 * H(0.05) + log 3 = 3.5 nats.
+    assert after > before + 2.0 and after > -6.5, (before, after)
+
+
+def test_pseudo_likelihood_matches_enumeration():
+    rbm = tiny_rbm(seed=6)
+    V = all_binary(6)
+    v = V[[3, 40, 63]]
+    with torch.no_grad():
+        log_p = -rbm.free_energy(V)
+        brute = torch.zeros(3, dtype=torch.float64)
+        for i in range(6):
+            flipped = v.clone()
+            flipped[:, i] = 1 - flipped[:, i]
+            idx = (v * 2 ** torch.arange(5, -1, -1)).sum(1).long()
+            idx_f = (flipped * 2 ** torch.arange(5, -1, -1)).sum(1).long()
+            brute += log_p[idx] - torch.logaddexp(log_p[idx], log_p[idx_f])
+        torch.testing.assert_close(rbm.pseudo_log_likelihood(v), brute)
+        est = torch.stack([rbm.pseudo_log_likelihood(v, exact=False) for _ in range(3000)])
+        torch.testing.assert_close(est.mean(0), brute, rtol=0.05, atol=0.05)
+
+
+def test_unrolled_rbm_stack_reproduces_up_pass_codes():
+    x = prototype_data(n=200, d=12)
+    cfg = AutoencoderConfig(layers=[12, 8, 3], activation="logistic", code_activation="linear")
+    pretrainer = rbm_pretrainer(cfg, train_overrides={"epochs": 3, "progress": False})
+    deep = pretrain_stacked(cfg, x, pretrainer=pretrainer)
+    rbms = []
+    h = x
+    for k in range(2):
+        visible = "bernoulli"
+        hidden = "gaussian" if k == 1 else "bernoulli"
+        rbm = RBM(
+            RBMConfig(
+                n_visible=cfg.layers[k], n_hidden=cfg.layers[k + 1], visible=visible, hidden=hidden
+            )
+        )
+        with torch.no_grad():
+            rbm.weight.copy_(deep.encoder.linears[k].weight)
+            rbm.hidden_bias.copy_(deep.encoder.linears[k].bias)
+        h = rbm.transform(h)
+        rbms.append(rbm)
+    np.testing.assert_allclose(deep.transform(x), h, rtol=1e-5, atol=1e-6)
+    # The decoder starts from the transposed weights (unrolling).
+    torch.testing.assert_close(deep.decoder.linears[-1].weight, deep.encoder.linears[0].weight.T)
+
+
+def test_rbm_save_load_with_persistent_chains(tmp_path):
+    x = prototype_data(n=100)
+    rbm = RBM(RBMConfig(n_visible=12, n_hidden=5, persistent=True, n_chains=10))
+    Trainer(
+        rbm, TrainConfig(epochs=1, batch_size=20, optimizer="sgd", lr=0.05, progress=False)
+    ).fit(x)
+    rbm.save(tmp_path / "rbm")
+    loaded = load_model(tmp_path / "rbm")
+    assert isinstance(loaded, RBM) and loaded.chains.shape == (10, 12)
+    torch.testing.assert_close(loaded.chains, rbm.chains)
+    np.testing.assert_array_equal(loaded.transform(x), rbm.transform(x))
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (np.full((5, 12), 1.5, dtype=np.float32), r"\[0, 1\]"),
+        (np.zeros((5, 7), dtype=np.float32), "12 visible"),
+        (np.full((5, 12), np.nan, dtype=np.float32), "NaN"),
+    ],
+)
+def test_rbm_bad_input(data, match):
+    rbm = RBM(RBMConfig(n_visible=12, n_hidden=3))
+    with pytest.raises(ValueError, match=match):
+        Trainer(rbm, TrainConfig(progress=False)).fit(data)
+
+
+def test_rbm_bad_config():
+    with pytest.raises(ValueError, match="normalizable"):
+        RBMConfig(visible="gaussian", hidden="gaussian")
+    with pytest.raises(ValueError, match="visible units"):
+        RBMConfig(visible="poisson")
+    with pytest.raises(ValueError, match="logistic"):
+        rbm_pretrainer(AutoencoderConfig(layers=[4, 3, 2], activation="relu"))
