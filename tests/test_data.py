@@ -740,20 +740,6 @@ def test_real_mnist(mnist):
 
 
 @pytest.mark.realdata
-@pytest.mark.slow
-def test_real_mnist_pca_error_matches_paper(mnist):
-    # Hinton & Salakhutdinov (2006): 30-component PCA gives a test squared error of 13.87.
-    x = mnist.x_train.astype(np.float64)
-    mean = x.mean(axis=0)
-    centred = x - mean
-    _, vectors = np.linalg.eigh(centred.T @ centred)
-    top = vectors[:, -30:]  # (784, 30)
-    test = mnist.x_test.astype(np.float64) - mean
-    error = ((test - test @ top @ top.T) ** 2).sum(axis=1).mean()
-    assert error == pytest.approx(13.87, abs=0.005)
-
-
-@pytest.mark.realdata
 def test_real_fashion_mnist():
     places = [Path("/usr/share/datasets/fashion-mnist")]
     if data_dir() is not None:
