@@ -1,5 +1,6 @@
 """Baselines autoencoders are measured against."""
 
+from aekit.baselines.logistic_pca import LogisticPCA
 from aekit.baselines.pca import PCABaseline
 
-__all__ = ["PCABaseline"]
+__all__ = ["LogisticPCA", "PCABaseline"]

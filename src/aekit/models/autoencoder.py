@@ -104,7 +104,9 @@ class AutoencoderConfig:
             raise ValueError(
                 f"sparsity_target is a mean activation in (0, 1), got {self.sparsity_target}"
             )
-        if self.sparsity_weight > 0 and "logistic" not in self.encoder_activations():
+        if self.sparsity_weight > 0 and not {"logistic", "sigmoid"} & set(
+            self.encoder_activations()
+        ):
             raise ValueError(
                 "the KL sparsity penalty needs logistic encoder units (activations in (0, 1)); "
                 "set activation='logistic' or code_activation='logistic'"

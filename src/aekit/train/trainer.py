@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -115,7 +116,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         def positive(name: str) -> None:
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
 
         for name in ("epochs", "batch_size", "lbfgs_iters", "lr_step_epochs", "log_every"):
@@ -345,6 +347,9 @@ class Trainer:
     def fit(self, x_train, x_val=None, resume: bool = False) -> History:
         """Train on ``x_train`` (array or tensor, ``(n_samples, n_features)``).
 
+        The run's randomness (shuffling, corruption, sampling) is seeded from
+        ``config.seed`` inside a forked RNG, so the caller's global torch RNG is left as it was.
+
         Parameters
         ----------
         x_train : array-like
@@ -359,6 +364,11 @@ class Trainer:
         -------
         History
         """
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            return self._fit(x_train, x_val, resume)
+
+    def _fit(self, x_train, x_val, resume: bool) -> History:
         cfg = self.config
         if resume and self.run_dir is None:
             raise ValueError("resume=True needs a run_dir with a checkpoint")
