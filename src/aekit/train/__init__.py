@@ -7,6 +7,8 @@ from aekit.train.pretrain import (
     pretrain_layers,
     pretrain_stacked,
     rbm_pretrainer,
+    rbm_stack_pretrainer,
+    train_dbn,
 )
 from aekit.train.trainer import (
     History,
@@ -31,7 +33,9 @@ __all__ = [
     "pretrain_layers",
     "pretrain_stacked",
     "rbm_pretrainer",
+    "rbm_stack_pretrainer",
     "resolve_device",
     "split_validation",
     "train_config_from_dict",
+    "train_dbn",
 ]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aekit.models.autoencoder import Autoencoder, AutoencoderConfig
+from aekit.rbm.dbn import DBN, DBNConfig
 from aekit.rbm.rbm import RBM, RBMConfig
 from aekit.train.trainer import TrainConfig, Trainer
 
@@ -125,19 +126,39 @@ def hinton2006_train_config(
     return TrainConfig(**settings)
 
 
+def rbm_stack_pretrainer(
+    rbm_configs: list[RBMConfig], train_overrides: dict | None = None
+) -> LayerPretrainer:
+    """A layer pretrainer training ``rbm_configs[k]`` for layer ``k``.
+
+    Each RBM trains with :func:`hinton2006_train_config` for its unit types
+    (``train_overrides`` replaces any of those settings; the layer index is added to the seed)
+    and the next one trains on its hidden means.
+    """
+
+    def pretrain(x: np.ndarray, index: int, n_in: int, n_out: int):
+        rbm_cfg = rbm_configs[index]
+        assert (rbm_cfg.n_visible, rbm_cfg.n_hidden) == (n_in, n_out)
+        rbm = RBM(rbm_cfg)
+        overrides = dict(train_overrides or {})
+        overrides["seed"] = overrides.get("seed", 0) + index
+        Trainer(rbm, hinton2006_train_config(rbm_cfg.hidden, rbm_cfg.visible, **overrides)).fit(x)
+        return rbm, rbm.transform(x)
+
+    return pretrain
+
+
 def rbm_pretrainer(
     config: AutoencoderConfig,
     train_overrides: dict | None = None,
     weight_decay: float = 0.0002,
     cd_k: int = 1,
 ) -> LayerPretrainer:
-    """A layer pretrainer training an RBM per layer, as in Hinton & Salakhutdinov (2006).
+    """RBM pretraining of an autoencoder's layers, as in Hinton & Salakhutdinov (2006).
 
     The first RBM has Gaussian visible units when ``config.likelihood`` is ``gaussian``
     (standardized data), binary otherwise; the top RBM has linear (Gaussian) hidden units when
-    the code layer is linear; every other unit is binary. Each RBM trains with
-    :func:`hinton2006_train_config` (``train_overrides`` replaces any of its settings) and
-    the next one trains on its hidden probabilities.
+    the code layer is linear; every other unit is binary.
     """
     acts = config.encoder_activations()
     if any(a not in _UNIT_INTERVAL for a in acts[:-1]):
@@ -147,28 +168,31 @@ def rbm_pretrainer(
         )
     if acts[-1] not in (*_UNIT_INTERVAL, "linear"):
         raise ValueError("RBM pretraining needs a logistic or linear code layer")
-    n_layers = len(config.layers) - 1
+    dbn = DBNConfig(
+        layers=config.layers,
+        visible="gaussian" if config.likelihood == "gaussian" else "bernoulli",
+        top_hidden="gaussian" if acts[-1] == "linear" else "bernoulli",
+        cd_k=cd_k,
+        weight_decay=weight_decay,
+    )
+    return rbm_stack_pretrainer(dbn.rbm_configs(), train_overrides)
 
-    def pretrain(x: np.ndarray, index: int, n_in: int, n_out: int):
-        visible = "gaussian" if index == 0 and config.likelihood == "gaussian" else "bernoulli"
-        top_linear = index == n_layers - 1 and acts[-1] == "linear"
-        hidden = "gaussian" if top_linear else "bernoulli"
-        rbm = RBM(
-            RBMConfig(
-                n_visible=n_in,
-                n_hidden=n_out,
-                visible=visible,
-                hidden=hidden,
-                cd_k=cd_k,
-                weight_decay=weight_decay,
-            )
+
+def train_dbn(config: DBNConfig, x: np.ndarray, train_overrides: dict | None = None) -> DBN:
+    """Train a deep belief net greedily, one RBM per layer, on ``x``."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 2 or x.shape[1] != config.layers[0]:
+        raise ValueError(
+            f"data of shape {x.shape} does not fit the layers {config.layers}: expected "
+            f"(n_samples, {config.layers[0]})"
         )
-        overrides = dict(train_overrides or {})
-        overrides["seed"] = overrides.get("seed", 0) + index
-        Trainer(rbm, hinton2006_train_config(hidden, visible, **overrides)).fit(x)
-        return rbm, rbm.transform(x)
-
-    return pretrain
+    rbms = pretrain_layers(
+        x, config.layers, rbm_stack_pretrainer(config.rbm_configs(), train_overrides)
+    )
+    dbn = DBN(config)
+    for k, rbm in enumerate(rbms):
+        dbn.rbms[k].load_state_dict(rbm.state_dict())
+    return dbn
 
 
 def pretrain_layers(
