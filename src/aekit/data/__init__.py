@@ -6,6 +6,7 @@ layer sits below the models. Everything public is re-exported here; import from
 """
 
 from .curves import make_curves
+from .faces import make_faces25, read_olivetti, transform_faces
 from .files import SUPPORTED_SUFFIXES, load_array, load_labeled
 from .idx import read_idx, write_idx
 from .registry import (
@@ -27,7 +28,10 @@ __all__ = [
     "load_dataset",
     "load_labeled",
     "make_curves",
+    "make_faces25",
     "read_idx",
+    "read_olivetti",
     "register_dataset",
+    "transform_faces",
     "write_idx",
 ]
