@@ -191,14 +191,18 @@ class RBM(Model):
                 )
 
     @torch.no_grad()
-    def negative_phase(self, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def negative_phase(
+        self, v0: torch.Tensor, ph0: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Negative samples and the one-step reconstruction of ``v0``.
 
         CD-k starts the chain at the data: sampled hidden states, visible means (or samples),
-        k times. PCD continues its persistent chains instead.
+        k times. PCD continues its persistent chains instead. ``ph0``, the hidden means of
+        ``v0``, may be passed in when the caller already has them.
         """
         cfg = self.config
-        ph0 = self.hidden_mean(v0)
+        if ph0 is None:
+            ph0 = self.hidden_mean(v0)
         recon = self.visible_mean(self.sample_hidden(ph0))
         if cfg.persistent:
             if self.chains.shape[0] != cfg.n_chains:
@@ -219,11 +223,17 @@ class RBM(Model):
 
     def loss(self, v0: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """CD surrogate: its gradient is the CD-k estimate of the negative log-likelihood's."""
-        v_neg, recon = self.negative_phase(v0)
-        gap = self.free_energy(v0).mean() - self.free_energy(v_neg).mean()
+        cfg = self.config
+        x0 = self.hidden_input(v0)  # (batch, n_hidden), shared by both phases: one matmul saved
+        ph0 = torch.sigmoid(x0.detach()) if cfg.hidden == "bernoulli" else x0.detach()
+        v_neg, recon = self.negative_phase(v0, ph0)
+        f0 = free_energy(
+            v0, self.weight, self.visible_bias, self.hidden_bias, cfg.visible, cfg.hidden, x0
+        )
+        gap = f0.mean() - self.free_energy(v_neg).mean()
         loss = gap
-        if self.config.weight_decay > 0:
-            loss = loss + 0.5 * self.config.weight_decay * self.weight.pow(2).sum()
+        if cfg.weight_decay > 0:
+            loss = loss + 0.5 * cfg.weight_decay * self.weight.pow(2).sum()
         recon_err = (recon - v0).pow(2).sum(-1).mean()
         return loss, {"free_energy_gap": gap.detach(), "recon": recon_err}
 
@@ -385,9 +395,13 @@ def free_energy(
     hidden_bias: torch.Tensor,
     visible: str = "bernoulli",
     hidden: str = "bernoulli",
+    hidden_input: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Free energy of ``v`` (see the module docstring), shape ``(batch,)``."""
-    x = F.linear(v, weight, hidden_bias)  # (batch, n_hidden)
+    """Free energy of ``v`` (see the module docstring), shape ``(batch,)``.
+
+    ``hidden_input`` (``v W^T + c``) may be passed in when already computed.
+    """
+    x = F.linear(v, weight, hidden_bias) if hidden_input is None else hidden_input
     if hidden == "bernoulli":
         return _visible_energy(v, visible_bias, visible) - F.softplus(x).sum(-1)
     return (
