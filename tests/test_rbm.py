@@ -142,8 +142,9 @@ def test_training_raises_exact_log_likelihood(persistent):
     assert after > before + 2.0 and after > -6.5, (before, after)
 
 
-def test_pseudo_likelihood_matches_enumeration():
-    rbm = tiny_rbm(seed=6)
+@pytest.mark.parametrize("hidden", ["bernoulli", "gaussian"])
+def test_pseudo_likelihood_matches_enumeration(hidden):
+    rbm = tiny_rbm(seed=6, hidden=hidden, scale=0.5)
     V = all_binary(6)
     v = V[[3, 40, 63]]
     with torch.no_grad():

@@ -340,11 +340,22 @@ class RBM(Model):
             rows = torch.arange(v.shape[0], device=v.device)
             flipped[rows, i] = 1 - flipped[rows, i]
             return v.shape[1] * F.logsigmoid(self.free_energy(flipped) - fe)
+        # Flipping bit i moves the hidden input by (1 - 2 v_i) W[:, i]: no matmul per bit.
+        x = self.hidden_input(v)  # (batch, n_hidden)
+        if self.config.hidden == "bernoulli":
+            hidden_term = F.softplus(x).sum(-1)
+        else:
+            hidden_term = 0.5 * x.pow(2).sum(-1)
         total = torch.zeros_like(fe)
         for i in range(v.shape[1]):
-            flipped = v.clone()
-            flipped[:, i] = 1 - flipped[:, i]
-            total += F.logsigmoid(self.free_energy(flipped) - fe)
+            sign = 1 - 2 * v[:, i]  # (batch,)
+            x_f = x + sign[:, None] * self.weight[:, i]
+            if self.config.hidden == "bernoulli":
+                flipped_term = F.softplus(x_f).sum(-1)
+            else:
+                flipped_term = 0.5 * x_f.pow(2).sum(-1)
+            delta = -self.visible_bias[i] * sign - flipped_term + hidden_term  # F(flip) - F(v)
+            total += F.logsigmoid(delta)
         return total
 
     # numpy conveniences and unrolling ------------------------------------------------------------
