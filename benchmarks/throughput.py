@@ -49,6 +49,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from aekit import Autoencoder, AutoencoderConfig, TrainConfig, Trainer
+from aekit.train.trainer import can_fuse
 
 LAYERS = [784, 1000, 500, 250, 30]
 BATCH_SIZE = 256
@@ -143,7 +144,10 @@ def n_weights() -> int:
 
 def train_hand(model: nn.Sequential, x: torch.Tensor, n_batches: int, bf16: bool) -> float:
     """The minimal loop: one shuffled pass over ``x``. Returns the last batch's loss."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    # Same optimizer implementation as aekit's trainer (fused where torch has it), so the ratio
+    # measures the training loop, not the optimizer kernel.
+    params = list(model.parameters())
+    optimizer = torch.optim.Adam(params, lr=LR, fused=can_fuse(params) or None)
     perm = torch.randperm(len(x))
     for b in range(n_batches):
         xb = x[perm[b * BATCH_SIZE : (b + 1) * BATCH_SIZE]]  # (batch, 784)

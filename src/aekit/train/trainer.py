@@ -167,7 +167,7 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-def _can_fuse(params: list[torch.Tensor]) -> bool:
+def can_fuse(params: list[torch.Tensor]) -> bool:
     """Whether torch's fused Adam/SGD kernels apply (CPU kernels arrived in torch 2.4)."""
     major, minor = (int(v) for v in torch.__version__.split(".")[:2])
     return (major, minor) >= (2, 4) and all(
@@ -266,7 +266,7 @@ class Trainer:
         params = [p for p in self.model.parameters() if p.requires_grad]
         # The fused kernels update all parameters in one pass: on CPU, default Adam's
         # per-tensor loop took 4.6 ms of a 40 ms batch (benchmarks/throughput.py), fused 2.0.
-        fused = _can_fuse(params) or None
+        fused = can_fuse(params) or None
         if cfg.optimizer == "adam":
             return torch.optim.Adam(params, lr=cfg.lr, fused=fused)
         if cfg.optimizer == "sgd":
