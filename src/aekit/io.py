@@ -23,6 +23,15 @@ FORMAT_VERSION = 1
 MODELS: dict[str, type] = {}
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it, so set it straight back
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def register_model(name: str):
     """Class decorator: make a model loadable by ``name`` from its saved config."""
 
@@ -47,6 +56,8 @@ def _atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        # mkstemp makes the file 0600; give it the permissions a plain open() would have.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -369,7 +369,8 @@ class Trainer:
             ``x_train`` is split off (seeded).
         resume : bool
             Continue from the last checkpoint in ``run_dir`` (same data, same config); the
-            run ends exactly where an uninterrupted one would.
+            run ends exactly where an uninterrupted one would. An interrupt (Ctrl-C) or a
+            crash leaves the last finished epoch's checkpoint, so nothing before it is lost.
 
         Returns
         -------
@@ -516,14 +517,6 @@ class Trainer:
                 if stop:
                     stopped_early = True
                     break
-        except KeyboardInterrupt:
-            bar.close()
-            if self.run_dir is not None:
-                tqdm.write(
-                    f"interrupted: the last finished epoch's checkpoint is kept in "
-                    f"{self.run_dir}; continue with `aekit resume {self.run_dir}`"
-                )
-            raise
         finally:
             bar.close()
 

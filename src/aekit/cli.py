@@ -1,0 +1,1101 @@
+"""The ``aekit`` command line: ``demo``, ``train``, ``resume``, ``encode``, ``reconstruct``,
+``evaluate``.
+
+This module only wires the library together and checks what the user typed: every number it
+prints comes from :mod:`aekit.train`, :mod:`aekit.evaluate` or :mod:`aekit.baselines`. A bad
+value is reported as one line through click (exit code 2 for a bad option, 1 for a failure
+while running), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import sys
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import torch
+from click.core import ParameterSource
+
+from aekit import __version__
+from aekit.baselines import PCABaseline
+from aekit.data import list_datasets, load_array, load_dataset
+from aekit.evaluate import mean_squared_error_per_sample
+from aekit.experiments.demo import PRESETS, format_summary, run_demo
+from aekit.experiments.hinton2006 import EXPERIMENTS as HINTON2006
+from aekit.experiments.hinton2006 import run_experiment as run_hinton2006
+from aekit.io import atomic_write_text, config_from_dict, load_model
+from aekit.likelihoods import LIKELIHOODS
+from aekit.models import Autoencoder, AutoencoderConfig
+from aekit.models.autoencoder import CONTRACTIVE_METHODS
+from aekit.nn import ACTIVATIONS, parse_layers
+from aekit.regularizers import CORRUPTIONS
+from aekit.train import (
+    NonFiniteLossError,
+    TrainConfig,
+    Trainer,
+    load_run,
+    pretrain_stacked,
+    rbm_pretrainer,
+    train_config_from_dict,
+)
+from aekit.train.trainer import OPTIMIZERS, SCHEDULES
+
+# Choices come from the library's own registries, so a new activation or likelihood shows up
+# here without touching this file.
+ACTIVATION_CHOICES = list(ACTIVATIONS)
+LIKELIHOOD_CHOICES = list(LIKELIHOODS)
+CORRUPTION_CHOICES = ["none", *CORRUPTIONS]
+CONTRACTIVE_CHOICES = list(CONTRACTIVE_METHODS)
+OPTIMIZER_CHOICES = list(OPTIMIZERS)
+SCHEDULE_CHOICES = list(SCHEDULES)
+PRETRAIN_CHOICES = ["none", "ae", "rbm"]
+ARRAY_SUFFIXES = (".npy", ".csv")
+EXIT_INTERRUPTED = 130
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _one_line(err: BaseException | str) -> str:
+    text = str(err).strip() or type(err).__name__
+    # A FileNotFoundError from the OS stringifies as "[Errno 2] ...": keep only the message.
+    if isinstance(err, OSError) and err.strerror and err.filename:
+        text = f"{err.strerror}: {err.filename}"
+    return " ".join(text.split())
+
+
+def _user_errors(fn: Callable) -> Callable:
+    """Turn the library's input errors into one-line click errors (exit code 1)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except (ValueError, TypeError, FileNotFoundError, NonFiniteLossError) as err:
+            raise click.ClickException(_one_line(err)) from None
+
+    return wrapper
+
+
+# Layer specs -------------------------------------------------------------------------------
+
+
+def _parse_layer_spec(text: str) -> list[int | None]:
+    """``"auto-500-30"`` -> ``[None, 500, 30]``; raises ValueError with the fix."""
+    parts = [p.strip() for p in str(text).replace(",", "-").split("-")]
+    auto = parts[0].lower() == "auto"
+    if auto and len(parts) < 2:
+        raise ValueError("layer spec 'auto' needs at least a code width, e.g. 'auto-30'")
+    # Validate with the library's parser; 'auto' stands in as width 1 until the data is known.
+    sizes = parse_layers("-".join(["1", *parts[1:]]) if auto else str(text))
+    return [None, *sizes[1:]] if auto else list(sizes)
+
+
+def _layers_callback(ctx: click.Context, param: click.Parameter, value: str | None):
+    if value is None:
+        return None
+    try:
+        _parse_layer_spec(value)
+    except (ValueError, TypeError) as err:
+        raise click.BadParameter(_one_line(err), ctx, param) from None
+    return value
+
+
+def _resolve_layers(spec: str | list, n_features: int) -> list[int]:
+    """Fill an ``auto`` first width with the data's width and check that they agree."""
+    layers = _parse_layer_spec("-".join(map(str, spec)) if isinstance(spec, list) else spec)
+    if layers[0] is None:
+        return [n_features, *layers[1:]]  # type: ignore[list-item]
+    if layers[0] != n_features:
+        rest = "-".join(str(w) for w in layers[1:])
+        raise click.BadParameter(
+            f"the layer spec starts at width {layers[0]} but the data has {n_features} "
+            f"features; write {n_features}-{rest} or auto-{rest}",
+            param_hint="'--layers'",
+        )
+    return layers  # type: ignore[return-value]
+
+
+# Data ----------------------------------------------------------------------------------------
+
+
+def _parse_data_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(
+                f"{pair!r} is not KEY=VALUE, e.g. n_train=2000", param_hint="'--data-option'"
+            )
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw  # a bare word is a string
+        options[key.strip()] = value
+    return options
+
+
+def _is_dataset_name(name: str) -> bool:
+    return name.strip().lower().replace("_", "-") in list_datasets()
+
+
+def _data_spec(name: str, data_dir: str | None, options: dict[str, Any]) -> dict[str, Any]:
+    """The data arguments as stored in run.json: paths made absolute so resume finds them."""
+    if not _is_dataset_name(name) and Path(name).expanduser().exists():
+        name = str(Path(name).expanduser().resolve())
+    return {
+        "name": name,
+        "data_dir": str(Path(data_dir).expanduser().resolve()) if data_dir else None,
+        "options": options,
+    }
+
+
+def _load_data(spec: dict[str, Any], hint: str = "'--data'"):
+    try:
+        return load_dataset(spec["name"], data_dir=spec.get("data_dir"), **spec.get("options", {}))
+    except (ValueError, TypeError, FileNotFoundError) as err:
+        raise click.BadParameter(_one_line(err), param_hint=hint) from None
+
+
+def _load_rows(name: str, data_dir: str | None, options: dict[str, Any], split: str) -> np.ndarray:
+    """The rows to encode or reconstruct, as float32.
+
+    A file with ``--split all`` is read whole and in order (so output row i is input row i);
+    otherwise the data set's train/test split is used, ``all`` meaning train then test.
+    """
+    if split == "all" and not _is_dataset_name(name) and Path(name).expanduser().is_file():
+        try:
+            x = load_array(Path(name).expanduser())
+        except (ValueError, TypeError, FileNotFoundError) as err:
+            raise click.BadParameter(_one_line(err), param_hint="'--data'") from None
+        # The same scaling as load_dataset: raw pixel bytes become intensities in [0, 1].
+        scale = np.float32(255.0 if x.dtype == np.uint8 else 1.0)
+        return np.asarray(x, dtype=np.float32) / scale
+    ds = _load_data(_data_spec(name, data_dir, options))
+    if split == "train":
+        return ds.x_train
+    if split == "test":
+        return ds.x_test
+    return np.concatenate([ds.x_train, ds.x_test])
+
+
+def _check_width(x: np.ndarray, model, what: str = "'--data'") -> None:
+    n_in = model.config.layers[0]
+    if x.shape[1] != n_in:
+        raise click.BadParameter(
+            f"the data has {x.shape[1]} features but the model's input layer has {n_in}; "
+            "pass data of the width the model was trained on",
+            param_hint=what,
+        )
+
+
+# Models ----------------------------------------------------------------------------------------
+
+
+def _resolve_model_dir(path: str) -> Path:
+    """A saved model dir, or a run dir whose ``model/`` holds the final model."""
+    p = Path(path)
+    if (p / "config.json").is_file():
+        return p
+    if (p / "model" / "config.json").is_file():
+        return p / "model"
+    if (p / "run.json").is_file():
+        raise click.BadParameter(
+            f"the run in {p} has no final model yet (was it interrupted?); finish it with "
+            f"`aekit resume {p}`",
+            param_hint="'MODEL_DIR'",
+        )
+    raise click.BadParameter(
+        f"{p} is neither a saved model (config.json + model.safetensors) nor a run directory "
+        "of `aekit train`",
+        param_hint="'MODEL_DIR'",
+    )
+
+
+def _load_model(path: str):
+    model_dir = _resolve_model_dir(path)
+    try:
+        model = load_model(model_dir)
+    except (ValueError, TypeError, FileNotFoundError) as err:
+        raise click.BadParameter(_one_line(err), param_hint="'MODEL_DIR'") from None
+    if not hasattr(model, "transform") or not hasattr(model, "reconstruct"):
+        raise click.BadParameter(
+            f"{model_dir} holds a {type(model).__name__}, which has no encoder to use here",
+            param_hint="'MODEL_DIR'",
+        )
+    return model.eval()
+
+
+def _write_array(x: np.ndarray, path: str | None) -> str:
+    """Write to ``.npy`` or ``.csv``; without a path, CSV to stdout."""
+    if path is None:
+        np.savetxt(sys.stdout, x, delimiter=",", fmt="%.7g")
+        return "stdout"
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.suffix.lower() == ".npy":
+        np.save(p, x)
+    else:
+        np.savetxt(p, x, delimiter=",", fmt="%.7g")
+    return str(p)
+
+
+def _out_array_callback(ctx: click.Context, param: click.Parameter, value: str | None):
+    if value is not None and Path(value).suffix.lower() not in ARRAY_SUFFIXES:
+        raise click.BadParameter(
+            f"{value!r} should end in {' or '.join(ARRAY_SUFFIXES)}", ctx, param
+        )
+    return value
+
+
+# Options shared by commands ------------------------------------------------------------------
+
+
+def _data_options(fn: Callable) -> Callable:
+    for decorator in reversed(
+        [
+            click.option(
+                "--data-dir",
+                type=click.Path(file_okay=False),
+                default=None,
+                help="Folder of the reference data sets (mnist/, fashion-mnist/). "
+                "[default: $AEKIT_DATA_DIR]",
+            ),
+            click.option(
+                "--data-option",
+                "data_option",
+                multiple=True,
+                metavar="KEY=VALUE",
+                help="Keyword argument for the data loader, repeatable, e.g. n_train=2000 "
+                "(curves), test_size=0.2 (digits), test_fraction=0.1 (files). [default: none]",
+            ),
+        ]
+    ):
+        fn = decorator(fn)
+    return fn
+
+
+# The flags of `aekit train` are AutoencoderConfig's and TrainConfig's fields of these names,
+# with the dataclasses' defaults (the layer spec's default takes the data's input width).
+MODEL_FLAGS = (
+    "layers", "activation", "code_activation", "likelihood", "tied", "weight_decay",
+    "sparsity_weight", "sparsity_target", "contractive_weight", "contractive_method",
+    "contractive_projections", "corruption", "corruption_level",
+)  # fmt: skip
+TRAIN_FLAGS = (
+    "epochs", "batch_size", "optimizer", "lr", "lr_schedule", "val_fraction", "patience",
+    "seed", "device", "bf16", "progress",
+)  # fmt: skip
+MODEL_DEFAULTS: dict[str, Any] = {
+    **{f.name: f.default for f in fields(AutoencoderConfig) if f.name in MODEL_FLAGS},
+    "layers": "auto-256-32",
+}
+TRAIN_DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in fields(TrainConfig) if f.name in TRAIN_FLAGS
+}
+# Settings of `aekit train` beyond TrainConfig's fields, also accepted in the [train] table.
+EXTRA_TRAIN_KEYS = ("pretrain", "threads")
+
+
+_THREADS_OPTION = click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    show_default="torch's choice",
+    help="CPU threads for torch. On a shared machine 1 can be several times faster than "
+    "more, because threads of small layers wait for each other.",
+)
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads is not None:
+        torch.set_num_threads(threads)
+
+
+def _model_train_options(fn: Callable) -> Callable:
+    M, T = MODEL_DEFAULTS, TRAIN_DEFAULTS
+    options = [
+        click.option(
+            "--layers",
+            default=M["layers"],
+            show_default=True,
+            callback=_layers_callback,
+            help="Encoder widths from input to code, dash-separated; the decoder mirrors "
+            "them. The first may be 'auto' to take the data's width.",
+        ),
+        click.option(
+            "--activation",
+            type=click.Choice(ACTIVATION_CHOICES),
+            default=M["activation"],
+            show_default=True,
+            help="Hidden-layer activation.",
+        ),
+        click.option(
+            "--code-activation",
+            type=click.Choice(ACTIVATION_CHOICES),
+            default=M["code_activation"],
+            show_default=True,
+            help="Code-layer activation (linear as in Hinton & Salakhutdinov 2006).",
+        ),
+        click.option(
+            "--likelihood",
+            type=click.Choice(LIKELIHOOD_CHOICES),
+            default=M["likelihood"],
+            show_default=True,
+            help="Reconstruction term: bernoulli for data in [0, 1], gaussian (squared error) "
+            "for real values, poisson or softmax for counts.",
+        ),
+        click.option(
+            "--tied/--untied",
+            default=M["tied"],
+            show_default=True,
+            help="Tie the decoder's weights to the encoder's transposes.",
+        ),
+        click.option(
+            "--weight-decay",
+            type=click.FloatRange(min=0),
+            default=M["weight_decay"],
+            show_default=True,
+            help="L2 penalty lambda/2 * sum ||W||^2 on the weights.",
+        ),
+        click.option(
+            "--sparsity-weight",
+            type=click.FloatRange(min=0),
+            default=M["sparsity_weight"],
+            show_default=True,
+            help="Weight of the KL sparsity penalty (needs logistic units).",
+        ),
+        click.option(
+            "--sparsity-target",
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            default=M["sparsity_target"],
+            show_default=True,
+            help="Target mean activation rho of the sparsity penalty, in (0, 1).",
+        ),
+        click.option(
+            "--contractive-weight",
+            type=click.FloatRange(min=0),
+            default=M["contractive_weight"],
+            show_default=True,
+            help="Weight of the contractive penalty ||J_encoder(x)||_F^2.",
+        ),
+        click.option(
+            "--contractive-method",
+            type=click.Choice(CONTRACTIVE_CHOICES),
+            default=M["contractive_method"],
+            show_default=True,
+            help="How the contractive penalty is computed (auto picks per architecture).",
+        ),
+        click.option(
+            "--contractive-projections",
+            type=click.IntRange(min=1),
+            default=M["contractive_projections"],
+            show_default=True,
+            help="Random projections per step for --contractive-method projection.",
+        ),
+        click.option(
+            "--corruption",
+            type=click.Choice(CORRUPTION_CHOICES),
+            default=M["corruption"],
+            show_default=True,
+            help="Input corruption during training (denoising autoencoder).",
+        ),
+        click.option(
+            "--corruption-level",
+            type=click.FloatRange(min=0),
+            default=M["corruption_level"],
+            show_default=True,
+            help="Masking / salt-and-pepper probability, or the Gaussian noise's std.",
+        ),
+        click.option(
+            "--pretrain",
+            type=click.Choice(PRETRAIN_CHOICES),
+            default="none",
+            show_default=True,
+            help="Greedy layer-wise pretraining before fine-tuning: 'ae' stacks one "
+            "(denoising, with --corruption) autoencoder per layer; 'rbm' one RBM per layer "
+            "with the settings of Hinton & Salakhutdinov 2006 (CD-1, --epochs per RBM; needs "
+            "logistic hidden units); both then unroll into the deep autoencoder.",
+        ),
+        click.option(
+            "--epochs",
+            type=click.IntRange(min=1),
+            default=T["epochs"],
+            show_default=True,
+            help="Passes over the training set.",
+        ),
+        click.option(
+            "--batch-size",
+            type=click.IntRange(min=1),
+            default=T["batch_size"],
+            show_default=True,
+            help="Minibatch size.",
+        ),
+        click.option(
+            "--optimizer",
+            type=click.Choice(OPTIMIZER_CHOICES),
+            default=T["optimizer"],
+            show_default=True,
+            help="Optimizer (sgd uses momentum 0.9).",
+        ),
+        click.option(
+            "--lr",
+            type=click.FloatRange(min=0, min_open=True),
+            default=T["lr"],
+            show_default=True,
+            help="Base learning rate.",
+        ),
+        click.option(
+            "--lr-schedule",
+            type=click.Choice(SCHEDULE_CHOICES),
+            default=T["lr_schedule"],
+            show_default=True,
+            help="Per-epoch learning-rate schedule.",
+        ),
+        click.option(
+            "--val-fraction",
+            type=click.FloatRange(0, 1, max_open=True),
+            default=T["val_fraction"],
+            show_default=True,
+            help="Fraction of the training data held out for validation and early stopping.",
+        ),
+        click.option(
+            "--patience",
+            type=click.IntRange(min=1),
+            default=T["patience"],
+            show_default="none",
+            help="Stop after this many epochs without a validation improvement; none trains "
+            "every epoch.",
+        ),
+        click.option(
+            "--seed",
+            type=click.IntRange(min=0),
+            default=T["seed"],
+            show_default=True,
+            help="Seed of the initialisation, the validation split, shuffling and corruption.",
+        ),
+        click.option(
+            "--device",
+            default=T["device"],
+            show_default=True,
+            help="'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'.",
+        ),
+        click.option(
+            "--bf16/--no-bf16",
+            default=T["bf16"],
+            show_default=True,
+            help="bfloat16 autocast for the forward pass.",
+        ),
+        click.option(
+            "--progress/--no-progress",
+            default=T["progress"],
+            show_default=True,
+            help="Show a progress bar.",
+        ),
+        _THREADS_OPTION,
+    ]
+    for decorator in reversed(options):
+        fn = decorator(fn)
+    return fn
+
+
+# Config files ------------------------------------------------------------------------------
+
+
+def _read_config_file(path: str) -> dict[str, dict[str, Any]]:
+    """Read a TOML file of ``[data]``, ``[model]`` and ``[train]`` tables, checking the keys."""
+    hint = "'--config'"
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise click.BadParameter(
+            f"{path} is not valid TOML: {_one_line(err)}", param_hint=hint
+        ) from None
+    except OSError as err:
+        raise click.BadParameter(_one_line(err), param_hint=hint) from None
+    known = {
+        "model": {f.name for f in fields(AutoencoderConfig)},
+        "train": {f.name for f in fields(TrainConfig)} | set(EXTRA_TRAIN_KEYS),
+    }
+    unknown_tables = sorted(set(data) - {"data", "model", "train"})
+    if unknown_tables:
+        raise click.BadParameter(
+            f"{path} has unknown tables or keys {unknown_tables}; use [data], [model], [train]",
+            param_hint=hint,
+        )
+    for table, value in data.items():
+        if not isinstance(value, dict):
+            raise click.BadParameter(f"{path}: '{table}' must be a table", param_hint=hint)
+        if table in known:
+            unknown = sorted(set(value) - known[table])
+            if unknown:
+                raise click.BadParameter(
+                    f"{path}: unknown [{table}] keys {unknown}; known keys: {sorted(known[table])}",
+                    param_hint=hint,
+                )
+    return {t: dict(data.get(t, {})) for t in ("data", "model", "train")}
+
+
+def _merge(ctx: click.Context, names, table: dict[str, Any]) -> dict[str, Any]:
+    """Flags given on the command line win over the file, which wins over the defaults."""
+    out = {}
+    for name in names:
+        source = ctx.get_parameter_source(name)
+        from_user = source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+        out[name] = table[name] if name in table and not from_user else ctx.params[name]
+    return out
+
+
+# Interrupts ----------------------------------------------------------------------------------
+
+
+def _interrupted(ctx: click.Context, run_dir: Path) -> None:
+    latest = run_dir / "latest.json"
+    if latest.is_file():
+        info = json.loads(latest.read_text())
+        click.echo(
+            f"interrupted: the checkpoint of epoch {info.get('epoch', 0) + 1} is kept in "
+            f"{run_dir / info['checkpoint']}; continue with: aekit resume {run_dir}",
+            err=True,
+        )
+    else:
+        click.echo(
+            f"interrupted before the first epoch finished: nothing to resume in {run_dir}; "
+            "run the train command again",
+            err=True,
+        )
+    ctx.exit(EXIT_INTERRUPTED)
+
+
+def _report_training(model, history, data, seconds: float, run_dir: Path) -> None:
+    layers = "-".join(map(str, model.config.layers))
+    best = f", best epoch {history.best_epoch}" if history.best_epoch is not None else ""
+    click.echo(
+        f"trained a {layers} autoencoder on {data.name} for {len(history.records)} epochs "
+        f"in {seconds:.1f} s{best}"
+    )
+    train_err = mean_squared_error_per_sample(data.x_train, model.reconstruct(data.x_train))
+    click.echo(f"train error (squared error per sample): {train_err:.4f}")
+    if len(data.x_test):
+        test_err = mean_squared_error_per_sample(data.x_test, model.reconstruct(data.x_test))
+        click.echo(f"test error  (squared error per sample): {test_err:.4f}")
+    click.echo(f"model saved to {run_dir / 'model'}")
+
+
+# Commands ----------------------------------------------------------------------------------
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, prog_name="aekit")
+def main() -> None:
+    """Autoencoders and their relatives on PyTorch: train, use and compare them with PCA.
+
+    Start with `aekit demo`, which trains deep autoencoders and PCA on built-in data and
+    writes an HTML report.
+    """
+
+
+@main.command(context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="aekit-demo",
+    show_default=True,
+    help="Folder for report.html, the figures (PNG), results.json and the models.",
+)
+@click.option(
+    "--quick",
+    is_flag=True,
+    default=False,
+    show_default=True,
+    help="Less data and fewer epochs: under a minute instead of a few. [default: off]",
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of everything."
+)
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Show progress bars and stage lines on stderr.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="CPU threads for torch while the demo runs; its small networks gain little from "
+    "more, and lose a lot on a busy machine.",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(sorted(PRESETS)),
+    default=None,
+    hidden=True,
+    help="Internal: pick a preset by name; 'tiny' is for tests.",
+)
+@_user_errors
+def demo(
+    out_dir: str, quick: bool, seed: int, progress: bool, threads: int, preset: str | None
+) -> None:
+    """Deep autoencoders vs PCA on generated curves and the bundled digits, with a report.
+
+    Trains an autoencoder and fits PCA at the same code size on each data set (code size 6
+    on the curves, 2 on the digits), then writes report.html (self-contained), the figures
+    as PNG files and results.json into --out, and prints a summary table.
+    """
+    results = run_demo(
+        out_dir, quick=quick, seed=seed, progress=progress, preset=preset, threads=threads
+    )
+    click.echo(format_summary(results))
+    click.echo(f"report: {Path(results['report']).resolve()}")
+
+
+@main.command(context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--data",
+    "data_name",
+    default=None,
+    metavar="NAME_OR_PATH",
+    help="A data set name (mnist, fashion-mnist, digits, curves) or a .npy/.npz/.csv file. "
+    "[default: the config file's [data] name; one of the two is required]",
+)
+@_data_options
+@_model_train_options
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="TOML file with [data] (name, data_dir, loader options; paths relative to the "
+    "file), [model] and [train] tables using the field names of AutoencoderConfig and "
+    "TrainConfig (plus pretrain, threads); flags override it. [default: none]",
+)
+@click.option(
+    "--out",
+    "run_dir",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Run directory for checkpoints, metrics.jsonl and the final model (RUN_DIR/model).",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    default=False,
+    show_default=True,
+    help="Start afresh even if --out already holds a run (else use `aekit resume`). [default: off]",
+)
+@click.pass_context
+@_user_errors
+def train(
+    ctx: click.Context, data_name, data_dir, data_option, config_file, run_dir, overwrite, **_
+):
+    """Train an autoencoder on a data set or a data file; save it in RUN_DIR/model.
+
+    Every option may also come from --config FILE.toml, e.g.
+
+    \b
+        [data]
+        name = "curves"
+        n_train = 2000
+        [model]
+        layers = "auto-256-6"
+        activation = "relu"
+        [train]
+        epochs = 10
+        lr = 2e-3
+
+    Prints the train and test error (squared error summed over features, averaged over
+    samples). Ctrl-C keeps the last finished epoch's checkpoint: continue with
+    `aekit resume RUN_DIR`.
+    """
+    tables = (
+        _read_config_file(config_file) if config_file else {"data": {}, "model": {}, "train": {}}
+    )
+    file_data = dict(tables["data"])
+    file_name, file_dir = file_data.pop("name", None), file_data.pop("data_dir", None)
+    if config_file:
+        # Paths written in a config file are relative to that file, so it can travel with
+        # its data.
+        here = Path(config_file).parent
+        if isinstance(file_name, str) and not _is_dataset_name(file_name):
+            file_name = str(here / Path(file_name).expanduser())
+        if isinstance(file_dir, str):
+            file_dir = str(here / Path(file_dir).expanduser())
+    name = data_name or file_name
+    if not name:
+        raise click.UsageError(
+            "no data: pass --data NAME_OR_PATH or set name in [data] of --config"
+        )
+    options = {**file_data, **_parse_data_options(data_option)}
+    spec = _data_spec(name, data_dir or file_dir, options)
+
+    run_path = Path(run_dir)
+    if (run_path / "run.json").is_file() and not overwrite:
+        raise click.UsageError(
+            f"{run_path} already holds a run; continue it with `aekit resume {run_path}` or "
+            "pass --overwrite to start afresh"
+        )
+    model_kwargs = _merge(ctx, MODEL_DEFAULTS, tables["model"])
+    train_kwargs = _merge(ctx, TRAIN_DEFAULTS, tables["train"])
+    extra = _merge(ctx, EXTRA_TRAIN_KEYS, tables["train"])
+    pretrain = extra["pretrain"]
+    if extra["threads"] is not None and (
+        isinstance(extra["threads"], bool)
+        or not isinstance(extra["threads"], int)
+        or extra["threads"] < 1
+    ):
+        raise click.BadParameter(
+            f"threads must be a positive integer, got {extra['threads']!r}",
+            param_hint="'--threads'",
+        )
+    if pretrain not in PRETRAIN_CHOICES:
+        raise click.BadParameter(
+            f"unknown pretrain {pretrain!r}; choose one of {PRETRAIN_CHOICES}",
+            param_hint="'--pretrain'",
+        )
+
+    data = _load_data(spec)
+    model_kwargs["layers"] = _resolve_layers(model_kwargs["layers"], data.n_features)
+    model_config = AutoencoderConfig(**model_kwargs)
+    train_config = TrainConfig(**train_kwargs)
+    metadata = {
+        "command": "aekit train",
+        "aekit_version": __version__,
+        "data": spec,
+        "pretrain": pretrain,
+    }
+
+    if overwrite:
+        # Only now that everything checked out: a fresh run must not pick up the old run's
+        # checkpoint, nor leave its final model where `encode RUN_DIR` would find it.
+        (run_path / "latest.json").unlink(missing_ok=True)
+        shutil.rmtree(run_path / "model", ignore_errors=True)
+
+    _set_threads(extra["threads"])
+    torch.manual_seed(train_config.seed)  # the initialisation; the trainer seeds the rest
+    t0 = time.perf_counter()
+    try:
+        if pretrain == "ae":
+            model = pretrain_stacked(model_config, data.x_train, train_config)
+        elif pretrain == "rbm":
+            overrides = {
+                "epochs": train_config.epochs,
+                "seed": train_config.seed,
+                "progress": train_config.progress,
+                "device": train_config.device,
+            }
+            model = pretrain_stacked(
+                model_config,
+                data.x_train,
+                pretrainer=rbm_pretrainer(model_config, train_overrides=overrides),
+            )
+        else:
+            model = Autoencoder(model_config)
+        trainer = Trainer(model, train_config, run_dir=run_path, run_metadata=metadata)
+        history = trainer.fit(data.x_train)
+    except KeyboardInterrupt:
+        _interrupted(ctx, run_path)
+        return
+    _report_training(model, history, data, time.perf_counter() - t0, run_path)
+
+
+@main.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--device",
+    default=None,
+    help="Override the run's device ('auto', 'cpu', 'cuda[:N]'). [default: the run's]",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar. [default: the run's setting]",
+)
+@_THREADS_OPTION
+@click.pass_context
+@_user_errors
+def resume(
+    ctx: click.Context,
+    run_dir: str,
+    device: str | None,
+    progress: bool | None,
+    threads: int | None,
+) -> None:
+    """Continue an interrupted `aekit train` run from its last checkpoint.
+
+    Reloads the data named in RUN_DIR/run.json and trains the remaining epochs; the result is
+    the same as if the run had never stopped.
+    """
+    from dataclasses import replace
+
+    run_path = Path(run_dir)
+    try:
+        run = load_run(run_path)
+    except FileNotFoundError as err:
+        raise click.BadParameter(_one_line(err), param_hint="'RUN_DIR'") from None
+    if run.get("model") != "autoencoder":
+        raise click.BadParameter(
+            f"{run_path} holds a {run.get('model')!r} run; `aekit resume` continues autoencoder "
+            "runs of `aekit train`",
+            param_hint="'RUN_DIR'",
+        )
+    metadata = run.get("metadata") or {}
+    if "data" not in metadata:
+        raise click.BadParameter(
+            f"{run_path}/run.json does not say which data it was trained on (not made by "
+            "`aekit train`); resume it from Python with Trainer(...).fit(x, resume=True)",
+            param_hint="'RUN_DIR'",
+        )
+    if not (run_path / "latest.json").is_file():
+        raise click.BadParameter(
+            f"{run_path} has no checkpoint (it stopped before its first epoch ended); start it "
+            "again with `aekit train`",
+            param_hint="'RUN_DIR'",
+        )
+    model_config = config_from_dict(AutoencoderConfig, run["model_config"])
+    train_config = train_config_from_dict(run["train_config"])
+    overrides = {k: v for k, v in (("device", device), ("progress", progress)) if v is not None}
+    train_config = replace(train_config, **overrides)
+    data = _load_data(metadata["data"], hint="'RUN_DIR' (its recorded data)")
+    _set_threads(threads)
+    model = Autoencoder(model_config)
+    trainer = Trainer(model, train_config, run_dir=run_path, run_metadata=metadata)
+    t0 = time.perf_counter()
+    try:
+        history = trainer.fit(data.x_train, resume=True)
+    except KeyboardInterrupt:
+        _interrupted(ctx, run_path)
+        return
+    _report_training(model, history, data, time.perf_counter() - t0, run_path)
+
+
+_DATA_ARG_HELP = "A .npy/.npz/.csv file, or a data set name."
+_SPLIT_OPTION = click.option(
+    "--split",
+    type=click.Choice(["all", "train", "test"]),
+    default="all",
+    show_default=True,
+    help="Which rows: 'all' is a file's rows in order (a named data set's train then test "
+    "rows); 'train'/'test' are load_dataset's split.",
+)
+
+
+@main.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--data", "data_name", required=True, metavar="NAME_OR_PATH", help=_DATA_ARG_HELP)
+@_data_options
+@_SPLIT_OPTION
+@click.option(
+    "--out",
+    "out_path",
+    default=None,
+    callback=_out_array_callback,
+    metavar="FILE",
+    help="Output file, .npy or .csv. [default: CSV on stdout]",
+)
+@_user_errors
+def encode(model_dir, data_name, data_dir, data_option, split, out_path) -> None:
+    """Write the codes of the data's rows under a trained model (one row per input row).
+
+    MODEL_DIR is a run directory of `aekit train` (its model/ is used) or a saved model.
+    """
+    model = _load_model(model_dir)
+    x = _load_rows(data_name, data_dir, _parse_data_options(data_option), split)
+    _check_width(x, model)
+    where = _write_array(model.transform(x), out_path)
+    if out_path is not None:
+        click.echo(f"wrote {len(x)} codes of size {model.config.layers[-1]} to {where}")
+
+
+@main.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--data", "data_name", required=True, metavar="NAME_OR_PATH", help=_DATA_ARG_HELP)
+@_data_options
+@_SPLIT_OPTION
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    callback=_out_array_callback,
+    metavar="FILE",
+    help="Output file, .npy or .csv.",
+)
+@_user_errors
+def reconstruct(model_dir, data_name, data_dir, data_option, split, out_path) -> None:
+    """Write the model's reconstructions of the data's rows (same shape as the input).
+
+    MODEL_DIR is a run directory of `aekit train` (its model/ is used) or a saved model.
+    """
+    model = _load_model(model_dir)
+    x = _load_rows(data_name, data_dir, _parse_data_options(data_option), split)
+    _check_width(x, model)
+    where = _write_array(model.reconstruct(x), out_path)
+    click.echo(f"wrote {len(x)} reconstructions to {where}")
+
+
+@main.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--data", "data_name", required=True, metavar="NAME_OR_PATH", help=_DATA_ARG_HELP)
+@_data_options
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the JSON here. [default: stdout]",
+)
+@_user_errors
+def evaluate(model_dir, data_name, data_dir, data_option, out_path) -> None:
+    """Score a trained model on a data set's test rows, next to PCA at the same code size.
+
+    Reports, as JSON, the squared error per sample (summed over features, averaged over
+    samples) and the negative log-likelihood per sample on the train and test rows, and the
+    squared error of PCA fitted on the train rows with as many components as the code has
+    units. MODEL_DIR is a run directory of `aekit train` or a saved model.
+    """
+    model = _load_model(model_dir)
+    data = _load_data(_data_spec(data_name, data_dir, _parse_data_options(data_option)))
+    _check_width(data.x_train, model)
+    numbers = {
+        "model": str(_resolve_model_dir(model_dir)),
+        "data": data.name,
+        "layers": "-".join(map(str, model.config.layers)),
+        "likelihood": model.config.likelihood,
+        **_evaluate_numbers(model, data),
+    }
+    text = json.dumps(numbers, indent=2)
+    if out_path is None:
+        click.echo(text)
+    else:
+        atomic_write_text(out_path, text + "\n")
+        click.echo(f"wrote {out_path}")
+
+
+def _evaluate_numbers(model, data) -> dict[str, Any]:
+    """Test (and train) error and NLL of the model, and PCA at the same code size."""
+    code_size = model.config.layers[-1]
+    scorer = Trainer(model, TrainConfig(device=str(model.device), progress=False))
+    pca = PCABaseline(code_size).fit(data.x_train)
+    out: dict[str, Any] = {
+        "code_size": code_size,
+        "n_train": len(data.x_train),
+        "n_test": len(data.x_test),
+    }
+    ae: dict[str, float] = {}
+    pca_out: dict[str, float] = {}
+    for split, x in (("train", data.x_train), ("test", data.x_test)):
+        if not len(x):
+            continue
+        metrics = scorer.evaluate(x)
+        ae[f"{split}_squared_error"] = metrics["squared_error"]
+        ae[f"{split}_nll"] = metrics["recon"]
+        pca_out[f"{split}_squared_error"] = mean_squared_error_per_sample(x, pca.reconstruct(x))
+    out["autoencoder"] = ae
+    out["pca"] = pca_out
+    return out
+
+
+@main.group(context_settings=CONTEXT_SETTINGS)
+def reproduce() -> None:
+    """Reproduce a classic result, with the paper's numbers beside ours in a report."""
+
+
+@reproduce.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("experiment", type=click.Choice(sorted(HINTON2006)))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder for report.html, results.json, figures and every stage's checkpoints; "
+    "rerunning with the same folder resumes. [default: runs/hinton2006-EXPERIMENT]",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder of the reference data sets. [default: $AEKIT_DATA_DIR]",
+)
+@click.option(
+    "--quick",
+    is_flag=True,
+    default=False,
+    help="A shortened protocol (fewer samples and epochs), same code paths. [default: off]",
+)
+@click.option(
+    "--ablation/--no-ablation",
+    default=True,
+    show_default=True,
+    help="Also fine-tune the same network from a random initialisation.",
+)
+@click.option(
+    "--bf16",
+    is_flag=True,
+    default=False,
+    help="bfloat16 autocast during fine-tuning. [default: off]",
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of everything."
+)
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Show progress bars on stderr.",
+)
+@_user_errors
+def hinton2006(
+    experiment: str,
+    out_dir: str | None,
+    data_dir: str | None,
+    quick: bool,
+    ablation: bool,
+    bf16: bool,
+    seed: int,
+    progress: bool,
+) -> None:
+    """Hinton & Salakhutdinov, Science 2006: RBM-pretrained deep autoencoders vs PCA.
+
+    EXPERIMENT is curves (784-400-200-100-50-25-6), mnist (784-1000-500-250-30), mnist2d
+    (784-1000-500-250-2, the 2-D map of Fig. 3) or faces (625-2000-1000-500-30). Each RBM,
+    the fine-tuning and the baselines are saved as they finish, so an interrupted run picks
+    up where it stopped when started again with the same --out.
+    """
+    out = Path(out_dir or f"runs/hinton2006-{experiment}")
+    try:
+        results = run_hinton2006(
+            experiment,
+            out,
+            quick=quick,
+            seed=seed,
+            data_dir=data_dir,
+            ablation=ablation,
+            bf16=bf16,
+            progress=progress,
+        )
+    except KeyboardInterrupt:
+        click.echo(
+            f"interrupted: finished stages are kept in {out}; run the same command again to resume",
+            err=True,
+        )
+        sys.exit(130)
+    width = max(len(m) for m in results["methods"])
+    click.echo(f"{'method':<{width}}  test error  paper")
+    for method, v in results["methods"].items():
+        paper = results["paper"].get(method, "")
+        click.echo(f"{method:<{width}}  {v['test_error']:10.3f}  {paper}")
+    for check, ok in results["checks"].items():
+        click.echo(f"target {check}: {'met' if ok else 'NOT met'}")
+    click.echo(f"report: {(out / 'report.html').resolve()}")
