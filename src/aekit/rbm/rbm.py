@@ -72,6 +72,11 @@ class RBMConfig:
         Weight cost ``lambda`` (gradient ``lambda * W``; the paper's 0.0002).
     init_std : float
         Standard deviation of the initial weights.
+    up_scale, down_scale : float
+        Multiply ``W v`` when inferring the hidden units, and ``W^T h`` when reconstructing
+        the visible ones: 2 and 1 for the bottom, 1 and 2 for the top RBM of a DBM's
+        pretraining stack (Salakhutdinov & Hinton 2009). With ``up_scale != 1`` the CD
+        surrogate's weight gradient is ``up_scale`` times the paper's update.
     """
 
     n_visible: int = 784
@@ -84,6 +89,8 @@ class RBMConfig:
     sample_visible: bool = False
     weight_decay: float = 0.0
     init_std: float = 0.1
+    up_scale: float = 1.0
+    down_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.n_visible < 1 or self.n_hidden < 1:
@@ -132,6 +139,8 @@ class RBM(Model):
     # Conditionals ------------------------------------------------------------------------------
 
     def hidden_input(self, v: torch.Tensor) -> torch.Tensor:
+        if self.config.up_scale != 1.0:
+            return self.config.up_scale * F.linear(v, self.weight) + self.hidden_bias
         return F.linear(v, self.weight, self.hidden_bias)  # (batch, n_hidden)
 
     def hidden_mean(self, v: torch.Tensor) -> torch.Tensor:
@@ -146,7 +155,8 @@ class RBM(Model):
 
     def visible_mean(self, h: torch.Tensor) -> torch.Tensor:
         """``E[v | h]``."""
-        x = F.linear(h, self.weight.t(), self.visible_bias)  # (batch, n_visible)
+        w = self.weight if self.config.down_scale == 1.0 else self.config.down_scale * self.weight
+        x = F.linear(h, w.t(), self.visible_bias)  # (batch, n_visible)
         return torch.sigmoid(x) if self.config.visible == "bernoulli" else x
 
     def sample_visible(self, mean: torch.Tensor) -> torch.Tensor:
@@ -172,7 +182,13 @@ class RBM(Model):
         """``F(v) = -log sum_h exp(-E(v, h))`` (an integral for Gaussian h), shape ``(batch,)``."""
         cfg = self.config
         return free_energy(
-            v, self.weight, self.visible_bias, self.hidden_bias, cfg.visible, cfg.hidden
+            v,
+            self.weight,
+            self.visible_bias,
+            self.hidden_bias,
+            cfg.visible,
+            cfg.hidden,
+            self.hidden_input(v),
         )
 
     # Training ----------------------------------------------------------------------------------

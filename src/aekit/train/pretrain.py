@@ -23,8 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from aekit.models.autoencoder import Autoencoder, AutoencoderConfig
+from aekit.rbm.dbm import DBM, DBMConfig
 from aekit.rbm.dbn import DBN, DBNConfig
 from aekit.rbm.rbm import RBM, RBMConfig
 from aekit.train.trainer import TrainConfig, Trainer
@@ -193,6 +195,44 @@ def train_dbn(config: DBNConfig, x: np.ndarray, train_overrides: dict | None = N
     for k, rbm in enumerate(rbms):
         dbn.rbms[k].load_state_dict(rbm.state_dict())
     return dbn
+
+
+def pretrain_dbm(config: DBMConfig, x: np.ndarray, train_overrides: dict | None = None) -> DBM:
+    """The modified RBM stack of Salakhutdinov & Hinton (2009), composed into a DBM.
+
+    The bottom RBM infers ``h1`` from a doubled visible input (``up_scale=2``), the top RBM
+    reconstructs ``h1`` from doubled hidden states (``down_scale=2``); each trains with
+    :func:`hinton2006_train_config` (``train_overrides`` replaces any of its settings).
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 2 or x.shape[1] != config.n_visible:
+        raise ValueError(
+            f"data of shape {x.shape} does not fit a DBM with {config.n_visible} visible units"
+        )
+    cfgs = [
+        RBMConfig(
+            n_visible=config.n_visible,
+            n_hidden=config.n_hidden1,
+            up_scale=2.0,
+            weight_decay=config.weight_decay,
+        ),
+        RBMConfig(
+            n_visible=config.n_hidden1,
+            n_hidden=config.n_hidden2,
+            down_scale=2.0,
+            weight_decay=config.weight_decay,
+        ),
+    ]
+    sizes = [config.n_visible, config.n_hidden1, config.n_hidden2]
+    bottom, top = pretrain_layers(x, sizes, rbm_stack_pretrainer(cfgs, train_overrides))
+    dbm = DBM(config)
+    with torch.no_grad():
+        dbm.w1.copy_(bottom.weight)
+        dbm.b.copy_(bottom.visible_bias)
+        dbm.c1.copy_(bottom.hidden_bias)
+        dbm.w2.copy_(top.weight)
+        dbm.c2.copy_(top.hidden_bias)
+    return dbm
 
 
 def pretrain_layers(
