@@ -144,11 +144,12 @@ def n_weights() -> int:
 
 def train_hand(model: nn.Sequential, x: torch.Tensor, n_batches: int, bf16: bool) -> float:
     """The minimal loop: one shuffled pass over ``x``. Returns the last batch's loss."""
-    # Same optimizer implementation as aekit's trainer (fused where torch has it), so the ratio
-    # measures the training loop, not the optimizer kernel.
+    # Same optimizer implementation as aekit's trainer (fused where torch has it) and the same
+    # denormal flushing, so the ratio measures the training loop, not kernels or FPU modes.
     params = list(model.parameters())
     optimizer = torch.optim.Adam(params, lr=LR, fused=can_fuse(params) or None)
     perm = torch.randperm(len(x))
+    torch.set_flush_denormal(True)
     for b in range(n_batches):
         xb = x[perm[b * BATCH_SIZE : (b + 1) * BATCH_SIZE]]  # (batch, 784)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -157,6 +158,7 @@ def train_hand(model: nn.Sequential, x: torch.Tensor, n_batches: int, bf16: bool
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+    torch.set_flush_denormal(False)
     return float(loss.detach())
 
 
