@@ -248,3 +248,41 @@ def test_dbn_up_pass_and_samples_resemble_the_data(tmp_path):
     loaded = load_model(tmp_path / "dbn")
     assert isinstance(loaded, DBN)
     np.testing.assert_array_equal(loaded.transform(x), dbn.transform(x))
+
+
+@pytest.mark.parametrize(
+    ("visible", "hidden", "up_scale", "n_neg"),
+    [
+        ("bernoulli", "bernoulli", 1.0, 7),
+        ("gaussian", "bernoulli", 1.0, 7),
+        ("bernoulli", "gaussian", 1.0, 7),
+        ("bernoulli", "bernoulli", 2.0, 7),
+        ("bernoulli", "bernoulli", 1.0, 3),  # PCD: fewer chains than the batch
+    ],
+)
+def test_cd_backward_equals_autograd_of_free_energy_gap(visible, hidden, up_scale, n_neg):
+    from aekit.rbm.rbm import _ContrastiveDivergence
+
+    torch.manual_seed(0)
+    rbm = RBM(
+        RBMConfig(n_visible=6, n_hidden=4, visible=visible, hidden=hidden, up_scale=up_scale)
+    ).double()
+    v0 = torch.rand(7, 6, dtype=torch.float64)
+    v_neg = torch.rand(n_neg, 6, dtype=torch.float64)
+    params = [rbm.weight, rbm.visible_bias, rbm.hidden_bias]
+    gap = rbm.free_energy(v0).mean() - rbm.free_energy(v_neg).mean()
+    expected = torch.autograd.grad(gap, params)
+    with torch.no_grad():
+        ph0, ph_neg = rbm.hidden_mean(v0), rbm.hidden_mean(v_neg)
+    value = _ContrastiveDivergence.apply(
+        *params, v0, ph0, v_neg, ph_neg, torch.zeros((), dtype=torch.float64), up_scale, 0.0
+    )
+    for got, want in zip(torch.autograd.grad(value, params), expected, strict=True):
+        torch.testing.assert_close(got, want)
+    # The weight cost adds decay * W to the weight gradient only.
+    value = _ContrastiveDivergence.apply(
+        *params, v0, ph0, v_neg, ph_neg, torch.zeros((), dtype=torch.float64), up_scale, 0.3
+    )
+    got = torch.autograd.grad(value, params)
+    torch.testing.assert_close(got[0], expected[0] + 0.3 * rbm.weight.detach())
+    torch.testing.assert_close(got[1], expected[1])
