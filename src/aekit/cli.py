@@ -1020,7 +1020,8 @@ def reproduce() -> None:
     type=click.Path(file_okay=False),
     default=None,
     help="Folder for report.html, results.json, figures and every stage's checkpoints; "
-    "rerunning with the same folder resumes. [default: runs/hinton2006-EXPERIMENT]",
+    "rerunning with the same folder resumes. [default: runs/hinton2006-EXPERIMENT, with "
+    "-quick appended for --quick]",
 )
 @click.option(
     "--data-dir",
@@ -1073,7 +1074,7 @@ def hinton2006(
     the fine-tuning and the baselines are saved as they finish, so an interrupted run picks
     up where it stopped when started again with the same --out.
     """
-    out = Path(out_dir or f"runs/hinton2006-{experiment}")
+    out = Path(out_dir or f"runs/hinton2006-{experiment}{'-quick' if quick else ''}")
     try:
         results = run_hinton2006(
             experiment,

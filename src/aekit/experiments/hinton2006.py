@@ -177,6 +177,7 @@ def pretrain_rbms(
                 f"RBM {k}: {rbm_cfg.n_visible}-{rbm_cfg.n_hidden} "
                 f"{rbm_cfg.visible}/{rbm_cfg.hidden} units, {epochs} epochs"
             )
+            torch.manual_seed(seed + k)  # each layer's init independent of what was loaded
             rbm = RBM(rbm_cfg)
             cfg = hinton2006_train_config(
                 rbm_cfg.hidden, rbm_cfg.visible, epochs=epochs, seed=seed + k, progress=progress
@@ -245,6 +246,19 @@ def run_experiment(
     s = _settings(exp, quick)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # Stages found in `out` are reused: they must come from the same settings.
+    wanted = {"experiment": name, "quick": quick, "seed": seed, "bf16": bf16, **s}
+    settings_file = out / "settings.json"
+    if settings_file.is_file():
+        found = json.loads(settings_file.read_text())
+        if found != json.loads(json.dumps(wanted)):
+            diff = sorted(k for k in wanted if found.get(k) != wanted[k])
+            raise ValueError(
+                f"{out} holds a run with other settings ({', '.join(diff)} differ); resume it "
+                "with the same options or pass another --out"
+            )
+    else:
+        atomic_write_json(settings_file, wanted)
     torch.manual_seed(seed)
     timings: dict[str, float] = {}
 

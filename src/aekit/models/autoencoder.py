@@ -285,7 +285,7 @@ class Autoencoder(Model):
 
     @torch.no_grad()
     def load_pretrained_layers(self, layers: Sequence) -> Autoencoder:
-        """Initialise from greedily pretrained layers (see :mod:`aekit.models.stacked`).
+        """Initialise from greedily pretrained layers (see :mod:`aekit.train.pretrain`).
 
         Layer ``k`` supplies ``encoder_weight`` ``(n_out, n_in)``, ``encoder_bias``,
         ``decoder_weight`` ``(n_in, n_out)`` and ``decoder_bias``: encoder layer ``k`` takes

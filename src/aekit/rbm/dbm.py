@@ -77,11 +77,15 @@ class DBM(Model):
     """A two-hidden-layer deep Boltzmann machine of binary units."""
 
     config_class = DBMConfig
+    # loss() is an energy gap with states held fixed: its value is not the objective.
+    supports_lbfgs = False
 
     def __init__(self, config: DBMConfig | None = None, **kwargs) -> None:
         super().__init__()
         if config is None:
             config = DBMConfig(**kwargs)
+        elif kwargs:
+            raise TypeError("pass either a config or keyword arguments, not both")
         self.config = config
         c = config
         self.w1 = nn.Parameter(torch.randn(c.n_hidden1, c.n_visible) * 0.01)
@@ -119,7 +123,8 @@ class DBM(Model):
     def mean_field(self, v: torch.Tensor, steps: int | None = None):
         """Mean-field ``(mu1, mu2)`` for ``v``, started from the doubled bottom-up pass."""
         steps = steps or self.config.mean_field_steps
-        mu1 = torch.sigmoid(2 * F.linear(v, self.w1, self.c1))
+        # The pretraining RBM's doubled bottom-up input (bias not doubled).
+        mu1 = torch.sigmoid(2 * F.linear(v, self.w1) + self.c1)
         mu2 = self.p_h2(mu1)
         for _ in range(steps):
             mu1 = self.p_h1(v, mu2)
@@ -152,7 +157,7 @@ class DBM(Model):
             if self.chain_v.shape[0] != cfg.n_chains:
                 idx = torch.randint(len(v), (cfg.n_chains,), device=v.device)
                 self.chain_v = torch.bernoulli(v[idx])
-                up = torch.sigmoid(2 * F.linear(self.chain_v, self.w1, self.c1))
+                up = torch.sigmoid(2 * F.linear(self.chain_v, self.w1) + self.c1)
                 self.chain_h1 = torch.bernoulli(up)
                 self.chain_h2 = torch.bernoulli(self.p_h2(self.chain_h1))
             self.chain_v, self.chain_h1, self.chain_h2 = self.gibbs(
@@ -193,8 +198,9 @@ class DBM(Model):
         n = self.config.n_hidden1
         if n > max_units:
             raise ValueError(f"exact log Z enumerates h1: {n} units is more than {max_units}")
-        codes = torch.arange(2**n).unsqueeze(1)
-        h1 = ((codes >> torch.arange(n)) & 1).double()
+        dev = self.w1.device
+        codes = torch.arange(2**n, device=dev).unsqueeze(1)
+        h1 = ((codes >> torch.arange(n, device=dev)) & 1).double()
         return float(torch.logsumexp(self._log_p_star_h1(h1), 0))
 
     @torch.no_grad()
@@ -216,7 +222,7 @@ class DBM(Model):
         )
         log_w = torch.zeros(n_runs, dtype=torch.float64)
         for k in range(1, n_betas):
-            beta_prev, beta = float(betas[k - 1]), float(betas[k])
+            beta_prev, beta = betas[k - 1], betas[k]
             log_w += self._log_p_star_h1(h1, beta) - self._log_p_star_h1(h1, beta_prev)
             # A Gibbs sweep that leaves the beta-tempered joint invariant.
             v = torch.bernoulli(torch.sigmoid(beta * (h1 @ w1 + b)), generator=gen)
@@ -245,8 +251,9 @@ class DBM(Model):
     def log_prob_exact(self, v: torch.Tensor) -> torch.Tensor:
         """Exact ``log p(v)`` by enumerating ``h1`` (small models only), per sample."""
         n = self.config.n_hidden1
-        codes = torch.arange(2**n).unsqueeze(1)
-        h1 = ((codes >> torch.arange(n)) & 1).double()  # (2^n, n_h1)
+        dev = self.w1.device
+        codes = torch.arange(2**n, device=dev).unsqueeze(1)
+        h1 = ((codes >> torch.arange(n, device=dev)) & 1).double()  # (2^n, n_h1)
         v = v.double()
         # sum over h2 in closed form: logsumexp over h1 of b.v + c1.h1 + h1.W1 v + softplus terms
         terms = (
@@ -280,5 +287,7 @@ class DBM(Model):
         # The chains change shape once training starts; resize before loading.
         for name in ("chain_v", "chain_h1", "chain_h2"):
             if name in state_dict:
-                setattr(self, name, torch.empty_like(state_dict[name]))
+                current = getattr(self, name)
+                shape = state_dict[name].shape
+                setattr(self, name, torch.empty(shape, dtype=current.dtype, device=current.device))
         return super().load_state_dict(state_dict, strict=strict, assign=assign)

@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from aekit.io import register_model
-from aekit.models.base import Model, apply_batched, as_float_tensor
+from aekit.models.base import Model, apply_batched
 
 VISIBLE_UNITS = ("bernoulli", "gaussian")
 HIDDEN_UNITS = ("bernoulli", "gaussian")
@@ -123,6 +123,8 @@ class RBM(Model):
     """
 
     config_class = RBMConfig
+    # loss() returns the reconstruction error but its gradient is the CD update.
+    supports_lbfgs = False
 
     def __init__(self, config: RBMConfig | None = None, **kwargs) -> None:
         super().__init__()
@@ -279,9 +281,17 @@ class RBM(Model):
 
     # Likelihoods -------------------------------------------------------------------------------
 
+    def _check_proper(self, what: str) -> None:
+        if self.config.up_scale != 1.0 or self.config.down_scale != 1.0:
+            raise ValueError(
+                f"{what} needs a proper RBM; with up_scale/down_scale != 1 (a DBM pretraining "
+                "layer) the conditionals do not come from one energy function"
+            )
+
     @torch.no_grad()
     def log_partition_exact(self, max_units: int = 22) -> float:
         """``log Z`` by enumerating the smaller binary layer (at most ``max_units`` units)."""
+        self._check_proper("log_partition_exact")
         cfg = self.config
         W = self.weight.double()
         b, c = self.visible_bias.double(), self.hidden_bias.double()
@@ -327,6 +337,7 @@ class RBM(Model):
         log_z_sd : float
             Standard error of ``log Z`` from the spread of the importance weights (delta method).
         """
+        self._check_proper("log_partition_ais")
         cfg = self.config
         if cfg.visible != "bernoulli" or cfg.hidden != "bernoulli":
             raise ValueError("AIS is implemented for binary visible and binary hidden units")
@@ -334,16 +345,16 @@ class RBM(Model):
         W = self.weight.double()
         b, c = self.visible_bias.double(), self.hidden_bias.double()
         b_a = torch.zeros_like(b) if base_visible_bias is None else base_visible_bias.double()
-        betas = torch.linspace(0, 1, n_betas, dtype=torch.float64)
+        betas = torch.linspace(0, 1, n_betas, dtype=torch.float64).tolist()
 
         def log_unnorm(v: torch.Tensor, beta: float) -> torch.Tensor:
             # log p*_beta(v), base hidden units included (softplus(0) = log 2 each at beta=0).
             return v @ ((1 - beta) * b_a + beta * b) + F.softplus(beta * F.linear(v, W, c)).sum(-1)
 
         v = torch.bernoulli(torch.sigmoid(b_a).expand(n_runs, -1), generator=gen)
-        log_w = torch.zeros(n_runs, dtype=torch.float64)
+        log_w = torch.zeros(n_runs, dtype=torch.float64, device=W.device)
         for k in range(1, n_betas):
-            beta_prev, beta = float(betas[k - 1]), float(betas[k])
+            beta_prev, beta = betas[k - 1], betas[k]
             log_w += log_unnorm(v, beta) - log_unnorm(v, beta_prev)
             h = torch.bernoulli(torch.sigmoid(beta * F.linear(v, W, c)), generator=gen)
             v = torch.bernoulli(
@@ -362,6 +373,7 @@ class RBM(Model):
         ``exact=False`` is the one-random-flip estimate ``n_visible * log p(v_i | v_-i)`` that
         scikit-learn's ``BernoulliRBM.score_samples`` uses.
         """
+        self._check_proper("pseudo_log_likelihood")
         if self.config.visible != "bernoulli":
             raise ValueError("pseudo-likelihood is defined here for binary visible units")
         fe = self.free_energy(v)
@@ -420,7 +432,8 @@ class RBM(Model):
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         # The chains buffer changes shape once PCD starts; resize before loading.
         if "chains" in state_dict:
-            self.chains = torch.empty_like(as_float_tensor(state_dict["chains"]))
+            shape = state_dict["chains"].shape
+            self.chains = torch.empty(shape, dtype=self.chains.dtype, device=self.chains.device)
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
 

@@ -209,25 +209,48 @@ class History:
 
 
 def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Split an optimizer state_dict into safetensors-ready tensors and a JSON-ready rest."""
+    """Split an optimizer state_dict into safetensors-ready tensors and a JSON-ready rest.
+
+    Lists of tensors (L-BFGS's history) become ``state.{pid}.{key}.{i}`` entries.
+    """
     tensors: dict[str, torch.Tensor] = {}
     scalars: dict[str, dict[str, Any]] = {}
+    lists: dict[str, dict[str, int]] = {}
     for pid, pstate in state["state"].items():
         for key, value in pstate.items():
             if isinstance(value, torch.Tensor):
                 tensors[f"state.{pid}.{key}"] = value
+            elif isinstance(value, list) and all(
+                v is None or isinstance(v, torch.Tensor) for v in value
+            ):
+                # Positions holding None (L-BFGS's unused history slots) are listed as such.
+                lists.setdefault(str(pid), {})[key] = [v is not None for v in value]
+                for i, v in enumerate(value):
+                    if v is not None:
+                        tensors[f"state.{pid}.{key}.{i}"] = v
             else:
                 scalars.setdefault(str(pid), {})[key] = value
-    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+    meta = {"param_groups": state["param_groups"], "scalars": scalars, "lists": lists}
+    return tensors, meta
 
 
 def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict:
     state: dict[int, dict[str, Any]] = {}
+    lists = meta.get("lists", {})
     for name, value in tensors.items():
         if not name.startswith("state."):
             continue
         _, pid, key = name.split(".", 2)
+        base = key.rsplit(".", 1)[0]
+        if base in lists.get(pid, {}):
+            continue  # gathered below, in order
         state.setdefault(int(pid), {})[key] = value
+    for pid, keys in lists.items():
+        for key, present in keys.items():
+            state.setdefault(int(pid), {})[key] = [
+                tensors[f"state.{pid}.{key}.{i}"] if there else None
+                for i, there in enumerate(present)
+            ]
     for pid, scal in meta["scalars"].items():
         state.setdefault(int(pid), {}).update(scal)
     return {"state": state, "param_groups": meta["param_groups"]}
@@ -266,6 +289,11 @@ class Trainer:
         self.run_metadata = run_metadata or {}
         self.device = resolve_device(self.config.device)
         self.history = History(records=[])
+        if self.config.optimizer == "lbfgs" and not getattr(model, "supports_lbfgs", True):
+            raise ValueError(
+                f"{type(model).__name__} trains on a surrogate gradient whose loss value is not "
+                "the objective, so L-BFGS's line search cannot work; use optimizer='sgd'"
+            )
 
     # Setup -------------------------------------------------------------------------------------
 
@@ -337,6 +365,37 @@ class Trainer:
         for old in self.run_dir.glob("ckpt-*"):
             if old.name != name:
                 shutil.rmtree(old, ignore_errors=True)
+
+    def _mark_finished(self, epoch: int) -> None:
+        assert self.run_dir is not None
+        path = self.run_dir / f"ckpt-{epoch:04d}" / "state.json"
+        atomic_write_json(path, {**json.loads(path.read_text()), "finished": True})
+
+    def _check_resumable(self, n_train: int) -> None:
+        """Refuse to resume with another training config or another amount of data."""
+        assert self.run_dir is not None
+        run_json = self.run_dir / "run.json"
+        if run_json.is_file():
+            saved = json.loads(run_json.read_text())["train_config"]
+            ours = asdict(self.config)
+            # Display and speed settings may change between sessions; the rest may not.
+            free = {"progress", "log_every", "device", "flush_denormal"}
+            diff = sorted(k for k in ours if k not in free and saved.get(k) != ours[k])
+            if diff:
+                raise ValueError(
+                    f"cannot resume {self.run_dir} with a different training config "
+                    f"({', '.join(f'{k}: {saved.get(k)!r} -> {ours[k]!r}' for k in diff)}); "
+                    "use the run's own settings or start a new run directory"
+                )
+        pointer = self.run_dir / "latest.json"
+        if pointer.is_file():
+            ckpt = self.run_dir / json.loads(pointer.read_text())["checkpoint"]
+            saved_n = json.loads((ckpt / "state.json").read_text()).get("n_train")
+            if saved_n is not None and saved_n != n_train:
+                raise ValueError(
+                    f"cannot resume {self.run_dir}: it trained on {saved_n} samples, this call "
+                    f"passes {n_train}; resume with the same data"
+                )
 
     def _load_checkpoint(self) -> dict[str, Any] | None:
         assert self.run_dir is not None
@@ -420,6 +479,14 @@ class Trainer:
 
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            if resume:
+                self._check_resumable(len(x))
+            else:
+                # A fresh run must never resume, or report, a previous run's checkpoints.
+                (self.run_dir / "latest.json").unlink(missing_ok=True)
+                for old in self.run_dir.glob("ckpt-*"):
+                    shutil.rmtree(old, ignore_errors=True)
+                shutil.rmtree(self.run_dir / "model", ignore_errors=True)
             state = self._load_checkpoint() if resume else None
             if resume and state is None:
                 raise ValueError(f"nothing to resume in {self.run_dir}: no latest.json checkpoint")
@@ -439,7 +506,7 @@ class Trainer:
 
         n = len(x)
         bs = min(cfg.batch_size, n)
-        n_batches = math.ceil(n / bs)
+        n_batches = self._n_batches = math.ceil(n / bs)
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.bf16)
         bar = tqdm(
             total=cfg.epochs * n_batches,
@@ -510,8 +577,16 @@ class Trainer:
                         }
                 else:
                     wait += 1
+                bad = [k for k, v in self.model.state_dict().items() if not torch.isfinite(v).all()]
+                if bad:
+                    raise NonFiniteLossError(
+                        f"non-finite weights ({', '.join(bad)}) after epoch {epoch + 1}: the last "
+                        "update overflowed. The previous checkpoint is kept; lower the learning "
+                        "rate or check the data's scale."
+                    )
                 records.append(record)
                 stop = cfg.patience is not None and wait >= cfg.patience
+                self.history = History(records, best_epoch, best_value, stop)
                 finished = stop or epoch + 1 == cfg.epochs
                 if self.run_dir is not None:
                     self._save_checkpoint(
@@ -523,13 +598,16 @@ class Trainer:
                             "best_epoch": best_epoch,
                             "wait": wait,
                             "finished": finished,
+                            "n_train": n,
                         },
                     )
                     self._append_metrics(record)
-                self.history = History(records, best_epoch, best_value, stop)
-                if any(cb(self, record) for cb in self.callbacks):
-                    break
-                if stop:
+                # Callbacks see the epoch after its checkpoint (an exception in one leaves it
+                # intact); a stop they ask for is written into it so a resume ends here too.
+                callback_stop = any(cb(self, record) for cb in self.callbacks)
+                if callback_stop and self.run_dir is not None and not finished:
+                    self._mark_finished(epoch)
+                if callback_stop or stop:
                     stopped_early = True
                     break
         finally:
@@ -551,8 +629,16 @@ class Trainer:
     def _step(self, xb: torch.Tensor, autocast) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         if self.config.optimizer == "lbfgs":
             out: dict[str, Any] = {}
+            # Each minibatch is its own problem (Hinton's minimize.m restarted per batch):
+            # curvature pairs from another batch's gradients would be wrong. Full-batch runs
+            # see one problem throughout and keep their history.
+            if self._n_batches > 1:
+                self.optimizer.state.clear()
+            # The line search needs one objective: every evaluation sees the same noise.
+            rng = torch.get_rng_state()
 
             def closure() -> torch.Tensor:
+                torch.set_rng_state(rng)
                 self.optimizer.zero_grad(set_to_none=True)
                 with autocast:
                     loss, terms = self.model.loss(xb)
