@@ -164,26 +164,35 @@ def test_pseudo_likelihood_matches_enumeration(hidden):
 def test_unrolled_rbm_stack_reproduces_up_pass_codes():
     x = prototype_data(n=200, d=12)
     cfg = AutoencoderConfig(layers=[12, 8, 3], activation="logistic", code_activation="linear")
-    pretrainer = rbm_pretrainer(cfg, train_overrides={"epochs": 3, "progress": False})
-    deep = pretrain_stacked(cfg, x, pretrainer=pretrainer)
-    rbms = []
+    inner = rbm_pretrainer(cfg, train_overrides={"epochs": 3, "progress": False})
+    trained = []
+
+    def capture(h, index, n_in, n_out):
+        rbm, codes = inner(h, index, n_in, n_out)
+        trained.append(rbm)
+        return rbm, codes
+
+    deep = pretrain_stacked(cfg, x, pretrainer=capture)
+    assert [r.config.hidden for r in trained] == ["bernoulli", "gaussian"]  # linear code units
+    # Unrolling: encoder k is RBM k's (W, c); the mirrored decoder layer is (W^T, b).
+    n = len(trained)
+    for k, rbm in enumerate(trained):
+        torch.testing.assert_close(deep.encoder.linears[k].weight, rbm.weight)
+        torch.testing.assert_close(deep.encoder.linears[k].bias, rbm.hidden_bias)
+        torch.testing.assert_close(deep.decoder.linears[n - 1 - k].weight, rbm.weight.T)
+        torch.testing.assert_close(deep.decoder.linears[n - 1 - k].bias, rbm.visible_bias)
+    # Before fine-tuning the deep encoder's codes are the stack's up-pass codes.
     h = x
-    for k in range(2):
-        visible = "bernoulli"
-        hidden = "gaussian" if k == 1 else "bernoulli"
-        rbm = RBM(
-            RBMConfig(
-                n_visible=cfg.layers[k], n_hidden=cfg.layers[k + 1], visible=visible, hidden=hidden
-            )
-        )
-        with torch.no_grad():
-            rbm.weight.copy_(deep.encoder.linears[k].weight)
-            rbm.hidden_bias.copy_(deep.encoder.linears[k].bias)
+    for rbm in trained:
         h = rbm.transform(h)
-        rbms.append(rbm)
     np.testing.assert_allclose(deep.transform(x), h, rtol=1e-5, atol=1e-6)
-    # The decoder starts from the transposed weights (unrolling).
-    torch.testing.assert_close(deep.decoder.linears[-1].weight, deep.encoder.linears[0].weight.T)
+    # ... and its reconstruction is the stack's down pass from those codes (logits through
+    # the RBMs' visible means, as the decoder's last layer outputs Bernoulli logits).
+    down = torch.from_numpy(h)
+    with torch.no_grad():
+        for rbm in reversed(trained):
+            down = rbm.visible_mean(down)
+    np.testing.assert_allclose(deep.reconstruct(x), down.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_rbm_save_load_with_persistent_chains(tmp_path):
