@@ -892,11 +892,31 @@ _SPLIT_OPTION = click.option(
 )
 
 
+def _model_rows_inputs(fn: Callable) -> Callable:
+    """MODEL_DIR, --data, the data options and --split: what encode and reconstruct read."""
+    decorators = [
+        click.argument("model_dir", type=click.Path(exists=True, file_okay=False)),
+        click.option(
+            "--data", "data_name", required=True, metavar="NAME_OR_PATH", help=_DATA_ARG_HELP
+        ),
+        _data_options,
+        _SPLIT_OPTION,
+    ]
+    for decorator in reversed(decorators):
+        fn = decorator(fn)
+    return fn
+
+
+def _model_and_rows(model_dir, data_name, data_dir, data_option, split):
+    """The trained model and the rows to apply it to, their width checked against it."""
+    model = _load_model(model_dir)
+    x = _load_rows(data_name, data_dir, _parse_data_options(data_option), split)
+    _check_width(x, model)
+    return model, x
+
+
 @main.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--data", "data_name", required=True, metavar="NAME_OR_PATH", help=_DATA_ARG_HELP)
-@_data_options
-@_SPLIT_OPTION
+@_model_rows_inputs
 @click.option(
     "--out",
     "out_path",
@@ -911,19 +931,14 @@ def encode(model_dir, data_name, data_dir, data_option, split, out_path) -> None
 
     MODEL_DIR is a run directory of `aekit train` (its model/ is used) or a saved model.
     """
-    model = _load_model(model_dir)
-    x = _load_rows(data_name, data_dir, _parse_data_options(data_option), split)
-    _check_width(x, model)
+    model, x = _model_and_rows(model_dir, data_name, data_dir, data_option, split)
     where = _write_array(model.transform(x), out_path)
     if out_path is not None:
         click.echo(f"wrote {len(x)} codes of size {model.config.layers[-1]} to {where}")
 
 
 @main.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--data", "data_name", required=True, metavar="NAME_OR_PATH", help=_DATA_ARG_HELP)
-@_data_options
-@_SPLIT_OPTION
+@_model_rows_inputs
 @click.option(
     "--out",
     "out_path",
@@ -938,9 +953,7 @@ def reconstruct(model_dir, data_name, data_dir, data_option, split, out_path) ->
 
     MODEL_DIR is a run directory of `aekit train` (its model/ is used) or a saved model.
     """
-    model = _load_model(model_dir)
-    x = _load_rows(data_name, data_dir, _parse_data_options(data_option), split)
-    _check_width(x, model)
+    model, x = _model_and_rows(model_dir, data_name, data_dir, data_option, split)
     where = _write_array(model.reconstruct(x), out_path)
     click.echo(f"wrote {len(x)} reconstructions to {where}")
 
