@@ -2,10 +2,16 @@
 
 from aekit.models.autoencoder import Autoencoder, AutoencoderConfig
 from aekit.models.base import Model, apply_batched
+from aekit.models.ib_autoencoder import IBAutoencoder, IBAutoencoderConfig
+from aekit.models.vib import VIBClassifier, VIBConfig
 
 __all__ = [
     "Autoencoder",
     "AutoencoderConfig",
+    "IBAutoencoder",
+    "IBAutoencoderConfig",
     "Model",
+    "VIBClassifier",
+    "VIBConfig",
     "apply_batched",
 ]

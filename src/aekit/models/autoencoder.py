@@ -23,12 +23,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 
 from aekit.io import register_model
 from aekit.likelihoods import get_likelihood
-from aekit.models.base import Model, apply_batched, as_float_tensor
+from aekit.models.base import EncoderDecoder, as_float_tensor, check_input_width
 from aekit.nn import Stack, TiedStack, build_stack, check_activation, mirror, parse_layers
 from aekit.regularizers import (
     check_corruption,
@@ -137,7 +136,7 @@ class AutoencoderConfig:
 
 
 @register_model("autoencoder")
-class Autoencoder(Model):
+class Autoencoder(EncoderDecoder):
     """A (deep) autoencoder with optional sparse, denoising, contractive and decay terms.
 
     Examples
@@ -234,12 +233,7 @@ class Autoencoder(Model):
 
     def check_data(self, x: torch.Tensor, name: str = "data") -> None:
         """Raise ``ValueError`` unless ``x`` has the input width and the likelihood's range."""
-        n_in = self.config.layers[0]
-        if x.ndim != 2 or x.shape[1] != n_in:
-            raise ValueError(
-                f"{name} has shape {tuple(x.shape)} but the model's input layer has {n_in} "
-                "units; match the layer spec's first width to the data"
-            )
+        check_input_width(x, self.config.layers[0], name)
         self.likelihood.check_data(x)
 
     @torch.no_grad()
@@ -250,36 +244,6 @@ class Autoencoder(Model):
             "recon": self.likelihood.nll(output, x).mean(),
             "squared_error": (self.likelihood.mean(output) - x).pow(2).sum(-1).mean(),
         }
-
-    # numpy conveniences ----------------------------------------------------------------------
-
-    def transform(self, x, batch_size: int = 1024) -> np.ndarray:
-        """Codes of an array, computed in batches in eval mode."""
-        return self._apply_numpy(self.encode, x, batch_size)
-
-    def reconstruct(self, x, batch_size: int = 1024) -> np.ndarray:
-        """Reconstructions of an array, computed in batches in eval mode."""
-        return self._apply_numpy(self.forward, x, batch_size)
-
-    def inverse_transform(self, z, batch_size: int = 1024) -> np.ndarray:
-        """Reconstructions from codes."""
-        return self._apply_numpy(self.decode, z, batch_size)
-
-    def reconstruction_error(self, x, batch_size: int = 1024) -> np.ndarray:
-        """Per-sample squared error ``sum_i (x_i - x_hat_i)^2``: an anomaly score."""
-
-        def err(xb: torch.Tensor) -> torch.Tensor:
-            return (self.forward(xb) - xb).pow(2).sum(-1)
-
-        return self._apply_numpy(err, x, batch_size)
-
-    def _apply_numpy(self, fn, x, batch_size: int) -> np.ndarray:
-        was_training = self.training
-        self.eval()
-        try:
-            return apply_batched(fn, x, batch_size, self.device)
-        finally:
-            self.train(was_training)
 
     # Pretrained initialisation ---------------------------------------------------------------
 

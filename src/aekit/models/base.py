@@ -49,6 +49,15 @@ def apply_batched(
     return np.concatenate(outs, axis=0)
 
 
+def check_input_width(x: torch.Tensor, n_in: int, name: str = "data") -> None:
+    """Raise ``ValueError`` unless ``x`` is ``(n_samples, n_in)``."""
+    if x.ndim != 2 or x.shape[1] != n_in:
+        raise ValueError(
+            f"{name} has shape {tuple(x.shape)} but the model's input layer has {n_in} "
+            "units; match the layer spec's first width to the data"
+        )
+
+
 class Model(nn.Module):
     """Base class of registered aekit models (``config`` holds a dataclass config)."""
 
@@ -63,6 +72,15 @@ class Model(nn.Module):
         """Save to directory ``path`` as ``model.safetensors`` + ``config.json``."""
         return save_model(self, path)
 
+    def _apply_numpy(self, fn, x, batch_size: int) -> np.ndarray:
+        """``apply_batched`` in eval mode on the model's device; the mode is restored."""
+        was_training = self.training
+        self.eval()
+        try:
+            return apply_batched(fn, x, batch_size, self.device)
+        finally:
+            self.train(was_training)
+
     @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device = "cpu"):
         """Load a model saved with :meth:`save`; raises if it is another model type."""
@@ -70,3 +88,28 @@ class Model(nn.Module):
         if not isinstance(model, cls):
             raise TypeError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
         return model
+
+
+class EncoderDecoder(Model):
+    """A model with ``encode(x) -> z``, ``decode(z) -> x_hat`` and ``forward(x) -> x_hat``:
+    the numpy surface every autoencoder shares (scikit-learn's names)."""
+
+    def transform(self, x, batch_size: int = 1024) -> np.ndarray:
+        """Codes of an array, computed in batches in eval mode."""
+        return self._apply_numpy(self.encode, x, batch_size)
+
+    def reconstruct(self, x, batch_size: int = 1024) -> np.ndarray:
+        """Reconstructions of an array, computed in batches in eval mode."""
+        return self._apply_numpy(self.forward, x, batch_size)
+
+    def inverse_transform(self, z, batch_size: int = 1024) -> np.ndarray:
+        """Reconstructions from codes."""
+        return self._apply_numpy(self.decode, z, batch_size)
+
+    def reconstruction_error(self, x, batch_size: int = 1024) -> np.ndarray:
+        """Per-sample squared error ``sum_i (x_i - x_hat_i)^2``: an anomaly score."""
+
+        def err(xb: torch.Tensor) -> torch.Tensor:
+            return (self.forward(xb) - xb).pow(2).sum(-1)
+
+        return self._apply_numpy(err, x, batch_size)

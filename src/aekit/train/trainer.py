@@ -1,9 +1,12 @@
 """The one training loop every aekit model goes through.
 
 A model only has to provide ``loss(x) -> (loss, terms)`` (a scalar to minimise and a dict of
-scalar tensors to log) and ``evaluate_batch(x) -> metrics`` for held-out data. The trainer owns
-shuffling, the optimizer and its learning-rate schedule, validation and early stopping,
-checkpoints, progress and metrics.
+scalar tensors to log) and ``evaluate_batch(x) -> metrics`` for held-out data. Supervised
+models (the VIB classifier, the IB autoencoder) take targets too: given ``y_train``, the
+trainer calls ``loss(x, y)`` and ``evaluate_batch(x, y)`` on rows sliced together. A model
+names the held-out metric early stopping watches in ``monitor`` (default ``"recon"``). The
+trainer owns shuffling, the optimizer and its learning-rate schedule, validation and early
+stopping, checkpoints, progress and metrics.
 
 Run directory layout (when ``run_dir`` is given)::
 
@@ -85,6 +88,10 @@ class TrainConfig:
         Seeds initialisation-independent randomness: the split, the shuffling, corruption.
     device : {"auto", "cpu", "cuda", ...}
         ``auto`` picks CUDA when available.
+    ema_decay : float or None
+        Keep an exponential moving average of the weights (Polyak averaging, as in Alemi et
+        al.'s VIB) with this decay, debiased early on as ``min(decay, (1 + n) / (10 + n))``
+        after ``n`` updates. Validation, early stopping and the final model use the average.
     bf16 : bool
         bfloat16 autocast for the forward pass (weights and optimizer stay fp32).
     flush_denormal : bool
@@ -116,6 +123,7 @@ class TrainConfig:
     min_delta: float = 0.0
     restore_best: bool = True
     seed: int = 0
+    ema_decay: float | None = None
     device: str = "auto"
     bf16: bool = False
     flush_denormal: bool = True
@@ -142,6 +150,8 @@ class TrainConfig:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
         if self.initial_momentum is not None and not 0.0 <= self.initial_momentum < 1.0:
             raise ValueError(f"initial_momentum must be in [0, 1), got {self.initial_momentum}")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay}")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"patience must be >= 1 or None, got {self.patience}")
 
@@ -262,7 +272,8 @@ class Trainer:
     Parameters
     ----------
     model : nn.Module
-        Provides ``loss(x)`` and ``evaluate_batch(x)``.
+        Provides ``loss(x)`` and ``evaluate_batch(x)`` (``loss(x, y)`` and
+        ``evaluate_batch(x, y)`` when trained with targets).
     config : TrainConfig, optional
     run_dir : path, optional
         Where checkpoints, metrics and the final model go; needed for :meth:`fit` with
@@ -327,6 +338,30 @@ class Trainer:
             check(t, name)
         return t.to(self.device)
 
+    def _prepare_targets(self, y, n: int, name: str) -> torch.Tensor:
+        """Class labels ``(n,)`` become int64; anything else float32 ``(n, ...)``."""
+        t = y if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
+        if t.ndim == 0 or t.shape[0] != n:
+            raise ValueError(
+                f"{name} has {t.shape[0] if t.ndim else 0} rows but the inputs have {n}; "
+                "pass one target per sample"
+            )
+        if t.is_floating_point():
+            if not torch.isfinite(t).all():
+                raise ValueError(f"{name} has NaN or infinite values; clean them")
+            if t.ndim == 1 and torch.equal(t, t.round()):
+                t = t.long()  # labels that arrived as floats (e.g. from a CSV)
+            else:
+                t = t.float()
+        elif t.dtype == torch.bool or t.is_complex():
+            raise TypeError(f"{name} must hold integer class labels or real targets, got {t.dtype}")
+        else:
+            t = t.long()
+        check = getattr(self.model, "check_targets", None)
+        if check is not None:
+            check(t, name)
+        return t.to(self.device)
+
     # Checkpoints -------------------------------------------------------------------------------
 
     def _write_run_json(self) -> None:
@@ -358,6 +393,12 @@ class Trainer:
         atomic_save_tensors(tmp / "optimizer.safetensors", opt_tensors)
         if self._best_state is not None:
             atomic_save_tensors(tmp / "best.safetensors", self._best_state)
+        if self._ema is not None:
+            atomic_save_tensors(
+                tmp / "ema.safetensors",
+                {str(i): e for i, e in enumerate(self._ema)}
+                | {"updates": torch.tensor(self._ema_updates)},
+            )
         atomic_write_json(tmp / "state.json", {**state, "optimizer": opt_meta})
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
@@ -413,6 +454,11 @@ class Trainer:
             torch.cuda.set_rng_state(opt_tensors["rng.cuda"], self.device)
         if (ckpt / "best.safetensors").is_file():
             self._best_state = load_tensors(ckpt / "best.safetensors")
+        if self._ema is not None:
+            ema = load_tensors(ckpt / "ema.safetensors")
+            for i, e in enumerate(self._ema):
+                e.copy_(ema[str(i)])
+            self._ema_updates = int(ema["updates"])
         return state
 
     def _append_metrics(self, record: dict[str, Any]) -> None:
@@ -422,7 +468,7 @@ class Trainer:
 
     # Training ----------------------------------------------------------------------------------
 
-    def fit(self, x_train, x_val=None, resume: bool = False) -> History:
+    def fit(self, x_train, x_val=None, resume: bool = False, y_train=None, y_val=None) -> History:
         """Train on ``x_train`` (array or tensor, ``(n_samples, n_features)``).
 
         The run's randomness (shuffling, corruption, sampling) is seeded from
@@ -438,6 +484,9 @@ class Trainer:
             Continue from the last checkpoint in ``run_dir`` (same data, same config); the
             run ends exactly where an uninterrupted one would. An interrupt (Ctrl-C) or a
             crash leaves the last finished epoch's checkpoint, so nothing before it is lost.
+        y_train, y_val : array-like, optional
+            Targets of supervised models: integer class labels ``(n_samples,)`` or real
+            targets ``(n_samples, ...)``, one row per row of ``x_train`` / ``x_val``.
 
         Returns
         -------
@@ -447,24 +496,32 @@ class Trainer:
         flushing = self.config.flush_denormal and torch.set_flush_denormal(True)
         try:
             with torch.random.fork_rng(devices=devices):
-                return self._fit(x_train, x_val, resume)
+                return self._fit(x_train, x_val, resume, y_train, y_val)
         finally:
             if flushing:
                 torch.set_flush_denormal(False)
 
-    def _fit(self, x_train, x_val, resume: bool) -> History:
+    def _fit(self, x_train, x_val, resume: bool, y_train, y_val) -> History:
         cfg = self.config
         if resume and self.run_dir is None:
             raise ValueError("resume=True needs a run_dir with a checkpoint")
+        if y_train is None and y_val is not None:
+            raise ValueError("y_val was given without y_train; pass both or neither")
+        if y_train is not None and x_val is not None and y_val is None:
+            raise ValueError("x_val needs its targets: pass y_val with x_val")
         x = self._prepare(x_train, "x_train")
+        y = self._prepare_targets(y_train, len(x), "y_train") if y_train is not None else None
+        yv = None
         if x_val is not None:
             xv = self._prepare(x_val, "x_val")
+            if y is not None:
+                yv = self._prepare_targets(y_val, len(xv), "y_val")
         elif cfg.val_fraction > 0:
             tr_idx, va_idx = split_validation(len(x), cfg.val_fraction, cfg.seed)
-            x, xv = (
-                x[torch.from_numpy(tr_idx).to(x.device)],
-                x[torch.from_numpy(va_idx).to(x.device)],
-            )
+            tr, va = torch.from_numpy(tr_idx).to(x.device), torch.from_numpy(va_idx).to(x.device)
+            x, xv = x[tr], x[va]
+            if y is not None:
+                y, yv = y[tr], y[va]
         else:
             xv = None
 
@@ -474,6 +531,10 @@ class Trainer:
         self._shuffle_gen = torch.Generator().manual_seed(cfg.seed)
         self.optimizer = self._make_optimizer()
         self._best_state: dict[str, torch.Tensor] | None = None
+        self._ema: list[torch.Tensor] | None = None
+        self._ema_updates = 0
+        if cfg.ema_decay is not None:
+            self._ema = [p.detach().clone() for p in self._trained_params()]
         best_value, best_epoch, wait, start_epoch = math.inf, None, 0, 0
         records: list[dict[str, Any]] = []
 
@@ -531,16 +592,20 @@ class Trainer:
                 term_names: list[str] = []
                 first_bad = torch.full((), -1, dtype=torch.long, device=x.device)
                 for b in range(n_batches):
-                    xb = x[perm[b * bs : (b + 1) * bs]]  # (batch, n_features)
-                    loss, terms = self._step(xb, autocast)
+                    idx = perm[b * bs : (b + 1) * bs]
+                    xb = x[idx]  # (batch, n_features)
+                    yb = y[idx] if y is not None else None
+                    loss, terms = self._step(xb, yb, autocast)
                     loss = loss.detach().float()
                     # Recorded on the device: no host sync per batch, exact batch index.
                     bad = ~torch.isfinite(loss) & (first_bad < 0)
                     first_bad = torch.where(bad, torch.full_like(first_bad, b), first_bad)
                     loss_sum += loss * len(xb)
-                    stacked = torch.stack([t.detach().float() for t in terms.values()]) * len(xb)
-                    term_sums = stacked if term_sums is None else term_sums + stacked
-                    term_names = list(terms)
+                    if terms:  # a model may log no terms beside its loss
+                        stacked = torch.stack([t.detach().float() for t in terms.values()])
+                        stacked = stacked * len(xb)
+                        term_sums = stacked if term_sums is None else term_sums + stacked
+                        term_names = list(terms)
                     if (b + 1) % cfg.log_every == 0 or b == n_batches - 1:
                         self._check_finite(first_bad, epoch, n_batches)
                         done = min((b + 1) * bs, n)
@@ -559,13 +624,16 @@ class Trainer:
                     "samples_per_s": n / elapsed,
                     "seconds": elapsed,
                 }
-                assert term_sums is not None
-                for name, value in zip(term_names, (term_sums / n).tolist()):
-                    record[f"train_{name}"] = value
+                if term_sums is not None:
+                    for name, value in zip(term_names, (term_sums / n).tolist()):
+                        record[f"train_{name}"] = value
+                if self._ema is not None:
+                    self._swap_ema()  # validate, and snapshot, the averaged weights
                 if xv is not None:
-                    for key, value in self.evaluate(xv).items():
+                    for key, value in self.evaluate(xv, y=yv).items():
                         record[f"val_{key}"] = value
-                monitor = record.get("val_recon", record["train_loss"])
+                monitor_key = f"val_{getattr(self.model, 'monitor', 'recon')}"
+                monitor = record.get(monitor_key, record["train_loss"])
                 improved = monitor < best_value - cfg.min_delta
                 if improved:
                     best_value, best_epoch, wait = monitor, epoch + 1, 0
@@ -577,6 +645,8 @@ class Trainer:
                         }
                 else:
                     wait += 1
+                if self._ema is not None:
+                    self._swap_ema()
                 bad = [k for k, v in self.model.state_dict().items() if not torch.isfinite(v).all()]
                 if bad:
                     raise NonFiniteLossError(
@@ -615,6 +685,8 @@ class Trainer:
 
         if cfg.restore_best and self._best_state is not None:
             self.model.load_state_dict(self._best_state)
+        elif self._ema is not None:
+            self._swap_ema()  # the average is the model; the raw weights are dropped
         self.model.eval()
         self.history = History(
             records,
@@ -626,7 +698,10 @@ class Trainer:
             save_model(self.model, self.run_dir / "model")
         return self.history
 
-    def _step(self, xb: torch.Tensor, autocast) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def _step(
+        self, xb: torch.Tensor, yb: torch.Tensor | None, autocast
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        args = (xb,) if yb is None else (xb, yb)
         if self.config.optimizer == "lbfgs":
             out: dict[str, Any] = {}
             # Each minibatch is its own problem (Hinton's minimize.m restarted per batch):
@@ -641,19 +716,43 @@ class Trainer:
                 torch.set_rng_state(rng)
                 self.optimizer.zero_grad(set_to_none=True)
                 with autocast:
-                    loss, terms = self.model.loss(xb)
+                    loss, terms = self.model.loss(*args)
                 loss.backward()
                 out["loss"], out["terms"] = loss, terms
                 return loss
 
             self.optimizer.step(closure)
+            if self._ema is not None:
+                self._update_ema()
             return out["loss"], out["terms"]
         with autocast:
-            loss, terms = self.model.loss(xb)
+            loss, terms = self.model.loss(*args)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
+        if self._ema is not None:
+            self._update_ema()
         return loss, terms
+
+    def _trained_params(self) -> list[torch.Tensor]:
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        assert self._ema is not None and self.config.ema_decay is not None
+        n = self._ema_updates
+        decay = min(self.config.ema_decay, (1 + n) / (10 + n))
+        torch._foreach_lerp_(self._ema, self._trained_params(), 1.0 - decay)
+        self._ema_updates = n + 1
+
+    @torch.no_grad()
+    def _swap_ema(self) -> None:
+        """Exchange the model's weights with the averaged ones (an involution)."""
+        assert self._ema is not None
+        for p, e in zip(self._trained_params(), self._ema):
+            tmp = p.detach().clone()
+            p.copy_(e)
+            e.copy_(tmp)
 
     def _check_finite(self, first_bad: torch.Tensor, epoch: int, n_batches: int) -> None:
         b = int(first_bad)
@@ -670,16 +769,19 @@ class Trainer:
             )
 
     @torch.no_grad()
-    def evaluate(self, x, batch_size: int = 4096) -> dict[str, float]:
-        """Sample-weighted means of ``model.evaluate_batch`` over ``x`` (eval mode)."""
+    def evaluate(self, x, batch_size: int = 4096, y=None) -> dict[str, float]:
+        """Sample-weighted means of ``model.evaluate_batch`` over ``x`` (and ``y``), eval mode."""
         was_training = self.model.training
         self.model.eval()
         try:
             t = x if isinstance(x, torch.Tensor) else as_float_tensor(x, self.device)
+            if y is not None and not isinstance(y, torch.Tensor):
+                y = self._prepare_targets(y, len(t), "y")
             sums: dict[str, float] = {}
             for start in range(0, len(t), batch_size):
                 xb = t[start : start + batch_size].to(self.device)
-                for key, value in self.model.evaluate_batch(xb).items():
+                args = (xb,) if y is None else (xb, y[start : start + batch_size].to(self.device))
+                for key, value in self.model.evaluate_batch(*args).items():
                     sums[key] = sums.get(key, 0.0) + float(value) * len(xb)
             return {k: v / len(t) for k, v in sums.items()}
         finally:
