@@ -1,10 +1,40 @@
 """aekit: autoencoders and their relatives on PyTorch, NumPy and scikit-learn."""
 
-from aekit.io import load_model, save_model
-from aekit.models import Autoencoder, AutoencoderConfig
-from aekit.train import TrainConfig, Trainer
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# The torch-based names load on first use, so that `import aekit.ib` (NumPy only) does not
+# pull in torch; `from aekit import Autoencoder` works as before.
+_LAZY = {
+    "Autoencoder": "aekit.models",
+    "AutoencoderConfig": "aekit.models",
+    "TrainConfig": "aekit.train",
+    "Trainer": "aekit.train",
+    "load_model": "aekit.io",
+    "save_model": "aekit.io",
+}
+
+if TYPE_CHECKING:
+    from aekit.io import load_model, save_model
+    from aekit.models import Autoencoder, AutoencoderConfig
+    from aekit.train import TrainConfig, Trainer
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'aekit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "Autoencoder",

@@ -1,0 +1,903 @@
+"""The generalized information bottleneck of a discrete ``p(x, y)``: IB, DIB and between.
+
+Implements
+
+    N. Tishby, F. C. Pereira and W. Bialek, "The information bottleneck method", Proc. 37th
+    Allerton Conference on Communication, Control and Computing, 1999 (arXiv:physics/0004057);
+
+    DJ Strouse and D. J. Schwab, "The deterministic information bottleneck", Neural
+    Computation 29(6):1611-1630, 2017 (arXiv:1604.00268), Algorithms 1 (generalized IB) and 2
+    (DIB).
+
+An encoder ``q(t|x)`` compresses X into a cluster variable T. For ``alpha >= 0`` and
+``beta >= 0`` the generalized IB minimises
+
+    L = H(T) - alpha H(T|X) - beta I(T;Y),
+
+so ``alpha = 1`` is IB (``H(T) - H(T|X) = I(X;T)``) and ``alpha = 0`` is DIB. With
+``d(x, t) = KL[p(y|x) || q(y|t)]`` the fixed-point iteration is
+
+    q(t|x) = exp[(log q(t) - beta d(x, t)) / alpha] / Z(x)        (alpha > 0)
+    q(t|x) = 1[t = argmax_t' (log q(t') - beta d(x, t'))]         (alpha = 0)
+    q(t)   = sum_x p(x) q(t|x)
+    q(y|t) = sum_x q(t|x) p(x, y) / q(t).
+
+Each step does not increase L (the decoder update is the exact minimiser for a fixed encoder and
+vice versa), so iterating until L changes by less than ``tol`` finds a local optimum; restarts
+and annealing in beta (:func:`beta_sweep`) look for the global one. Clusters whose ``q(t)``
+falls to zero are dropped (DIB empties clusters outright), and soft clusters whose ``q(y|t)``
+coincide are merged, which changes neither I(T;Y) nor L at a fixed point.
+
+The hot loop is two matrix products per step: ``q(t, y) = q(t|x)^T p(x, y)`` and the KL matrix
+``d = sum_y p(y|x) log p(y|x) - p(y|x) @ log q(y|t)^T`` of shape (n_x, n_t); a zero in
+``q(y|t)`` where ``p(y|x) > 0`` makes ``d`` infinite (through a support product, never a
+``log 0``). Internally logarithms are natural; every reported quantity is in bits (beta is
+the same number in either unit).
+
+Values of X with ``p(x) = 0`` carry no information and take no part in the iteration; their
+row of the encoder is set to ``q(t)`` (for DIB: the largest cluster).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.special import entr
+
+from aekit.ib.information import LN2, check_joint
+
+__all__ = ["IBCurve", "IBSolution", "InformationBottleneck", "beta_sweep", "upper_envelope"]
+
+# q(t) at or below this is an empty cluster: it is dropped and its rows renormalised.
+EMPTY = 1e-12
+# Stands in for an infinite KL (p(y|x) > 0 where q(y|t) = 0): finite, so 0 * INF_KL = 0, and
+# exp(-beta * INF_KL / alpha) underflows to exactly 0 for any beta / alpha in (1e-150, 1e100).
+INF_KL = 1e153
+# Soft clusters whose q(y|t) differ by less than this in every entry are one cluster. Merging
+# two clusters with equal q(y|t) keeps I(T;Y) and cannot raise the cost; at this distance the
+# loss in I(T;Y) is of order q(t) MERGE_TOL^2, far below any useful tolerance.
+MERGE_TOL = 1e-4
+# Merge duplicate soft clusters every this many steps (a merge is cheap, but not free).
+MERGE_EVERY = 8
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """p(x, y) restricted to x and y of positive probability, with what every step reuses."""
+
+    pxy: np.ndarray  # (n_x, n_y)
+    px: np.ndarray  # (n_x,)
+    py: np.ndarray  # (n_y,)
+    py_x: np.ndarray  # (n_x, n_y) p(y|x)
+    neg_h_y_x: np.ndarray  # (n_x,) sum_y p(y|x) ln p(y|x)
+    support: np.ndarray  # (n_x, n_y) 1.0 where p(y|x) > 0
+    py_x_and_1: np.ndarray  # (n_x, n_y + 1) [p(y|x), 1]
+    hash_weights: np.ndarray  # (n_y,) int64, for hashing rows of q(y|t)
+    x_rows: np.ndarray  # indices of these x in the caller's p(x, y)
+    y_cols: np.ndarray  # indices of these y in the caller's p(x, y)
+    shape: tuple[int, int]  # the caller's (n_x, n_y)
+    h_x: float  # bits
+    h_y: float  # bits
+    i_xy: float  # bits
+
+
+def _prepare(pxy: np.ndarray) -> _Problem:
+    px_all, py_all = pxy.sum(1), pxy.sum(0)
+    x_rows, y_cols = np.flatnonzero(px_all > 0), np.flatnonzero(py_all > 0)
+    sub = pxy[np.ix_(x_rows, y_cols)]
+    px, py = sub.sum(1), sub.sum(0)
+    py_x = sub / px[:, None]
+    h_x, h_y, h_xy = entr(px).sum() / LN2, entr(py).sum() / LN2, entr(sub).sum() / LN2
+    return _Problem(
+        pxy=sub,
+        px=px,
+        py=py,
+        py_x=py_x,
+        neg_h_y_x=-entr(py_x).sum(1),
+        support=(py_x > 0).astype(np.float64),
+        py_x_and_1=np.hstack([py_x, np.ones((len(px), 1))]),
+        hash_weights=np.random.default_rng(0).integers(1, 2**40, size=len(py)),
+        x_rows=x_rows,
+        y_cols=y_cols,
+        shape=pxy.shape,
+        h_x=float(h_x),
+        h_y=float(h_y),
+        i_xy=max(float(h_x + h_y - h_xy), 0.0),
+    )
+
+
+# One step of the iteration -----------------------------------------------------------------
+
+
+def _decoder(problem: _Problem, encoder: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """q(t) of shape (n_t,) and the joint q(t, y) of shape (n_t, n_y) of an encoder (n_x, n_t)."""
+    qty = encoder.T @ problem.pxy  # (n_t, n_y)
+    return qty.sum(1), qty
+
+
+def _logits(
+    problem: _Problem, qt: np.ndarray, qty: np.ndarray, beta: float, scale: float
+) -> np.ndarray:
+    """``scale * (log q(t) - beta KL[p(y|x) || q(y|t)])`` up to a constant per row, (n_x, n_t).
+
+    With ``KL = sum_y p(y|x) log p(y|x) - p(y|x) @ log q(y|t)^T`` the first term is the same
+    for every t, and neither the argmax nor the softmax over t sees a per-row constant, so one
+    product of ``[p(y|x), 1]`` with ``[beta log q(y|t), log q(t)]`` is the whole score. A zero
+    of q(y|t) where p(y|x) > 0 (an infinite KL) costs INF_KL through a product of supports.
+    """
+    n_t, n_y = qty.shape
+    qy_t = qty / qt[:, None]  # (n_t, n_y)
+    zero = qy_t <= 0
+    factors = np.empty((n_t, n_y + 1))
+    np.log(np.where(zero, 1.0, qy_t), out=factors[:, :n_y])
+    factors[:, :n_y] *= beta * scale
+    factors[:, n_y] = scale * np.log(qt)
+    logits = problem.py_x_and_1 @ factors.T  # (n_x, n_t)
+    if beta > 0 and zero.any():
+        logits -= (beta * scale * INF_KL) * (problem.support @ zero.T)
+    return logits
+
+
+def _soft_encoder(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Softmax over t of (n_x, n_t) logits, in place; returns q(t|x) and H(T|X=x) in nats."""
+    logits -= logits.max(1, keepdims=True)
+    encoder = np.exp(logits)
+    z = encoder.sum(1)
+    encoder /= z[:, None]
+    # H(T|X=x) = -sum_t q log q with log q = logits - log z; the logits are finite (INF_KL is),
+    # so underflowed entries contribute 0 * finite = 0.
+    h_t_x = np.log(z) - np.einsum("ij,ij->i", encoder, logits)
+    return encoder, h_t_x
+
+
+def _cost(
+    problem: _Problem, qt: np.ndarray, qty: np.ndarray, h_t_x: float, beta: float, alpha: float
+) -> tuple[float, float, float]:
+    """(L, H(T), I(T;Y)) in bits for a consistent (q(t|x), q(t), q(t, y)); h_t_x in bits."""
+    h_t = entr(qt).sum() / LN2
+    # I(T;Y) = H(Y) - H(Y|T), with H(Y|T) = H(T, Y) - H(T).
+    i_ty = max(problem.h_y - (entr(qty).sum() / LN2 - h_t), 0.0)
+    return h_t - alpha * h_t_x - beta * i_ty, h_t, i_ty
+
+
+def _step(problem: _Problem, encoder: np.ndarray, beta: float, alpha: float) -> np.ndarray:
+    """One full update: decoder from the encoder, then the new encoder (dense (n_x, n_t))."""
+    qt, qty = _decoder(problem, encoder)
+    if alpha == 0:
+        return np.eye(len(qt))[np.argmax(_logits(problem, qt, qty, beta, 1.0), axis=1)]
+    return _soft_encoder(_logits(problem, qt, qty, beta, 1.0 / alpha))[0]
+
+
+# Solving at one beta -----------------------------------------------------------------------
+
+
+@dataclass
+class _Fit:
+    encoder: np.ndarray  # (n_x, n_t) over the problem's x
+    qt: np.ndarray
+    qty: np.ndarray
+    h_t_x: float  # bits
+    objective: float
+    h_t: float
+    i_ty: float
+    n_iter: int
+    converged: bool
+
+
+def _drop_empty(encoder: np.ndarray, qt: np.ndarray) -> np.ndarray:
+    keep = qt > EMPTY
+    if keep.all():
+        return encoder
+    encoder = encoder[:, keep]
+    return encoder / encoder.sum(1, keepdims=True)
+
+
+def _merge_columns(encoder: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum the encoder's columns by group: (n_x, n_t) -> (n_x, n_groups)."""
+    order = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[order], np.arange(n_groups))
+    return np.add.reduceat(encoder[:, order], starts, axis=1)
+
+
+def _merge_rounded(
+    problem: _Problem, encoder: np.ndarray, qt: np.ndarray, qty: np.ndarray
+) -> np.ndarray:
+    """Merge clusters whose q(y|t) round to the same grid point of spacing MERGE_TOL (cheap)."""
+    # Rows of grid indices (each <= 1 / MERGE_TOL) hashed by a fixed random integer vector: a
+    # 1-D unique is far faster than np.unique(axis=0), and a collision has odds of ~2^-40.
+    key = np.round(qty / (qt[:, None] * MERGE_TOL)).astype(np.int64) @ problem.hash_weights
+    _, first, group = np.unique(key, return_index=True, return_inverse=True)
+    if len(first) == len(qt):
+        return encoder
+    return _merge_columns(encoder, group, len(first))
+
+
+def _merge_pair_costs(qt: np.ndarray, qty: np.ndarray, rows=slice(None)) -> np.ndarray:
+    """Rise of H(Y|T) in nats if cluster i merged with j, shape (n_rows, n_t).
+
+    With ``entr(p) = -p ln p``, merging lowers H(T) by ``entr(a) + entr(b) - entr(a + b)`` of
+    the two entries of q(t), and H(T, Y) by the same summed over the two rows of q(t, y);
+    H(Y|T) = H(T, Y) - H(T) rises by the first drop minus the second.
+    """
+    h_joint = entr(qty).sum(1)
+    joint = entr(qty[rows, None, :] + qty[None, :, :]).sum(-1)  # (n_rows, n_t)
+    marg = entr(qt[rows, None] + qt[None, :])
+    return (entr(qt)[rows, None] + entr(qt)[None, :] - marg) - (
+        h_joint[rows, None] + h_joint[None, :] - joint
+    )
+
+
+def _merge_within(
+    encoder: np.ndarray, qt: np.ndarray, qty: np.ndarray, beta: float, budget: float
+) -> np.ndarray:
+    """Merge the pairs of clusters that lose the least I(T;Y), within a budget of cost.
+
+    For alpha in [0, 1] a merge never raises H(T) - alpha H(T|X) (both H(T) and I(X;T) fall
+    under a function of T), so merging raises the cost by at most ``beta`` times the I(T;Y) it
+    loses. Spending at most ``budget`` bits (the convergence tolerance) that way removes the
+    clusters a converged soft solution keeps as near-copies of each other, which are not
+    distinct clusters at that tolerance. Disjoint pairs lose the sum of their own losses, so
+    each round merges a disjoint set of the cheapest pairs at once.
+    """
+    spent = 0.0
+    while len(qt) > 1:
+        loss = np.triu(_merge_pair_costs(qt, qty), k=1) * (beta / LN2)  # bits of cost
+        i, j = np.nonzero(np.triu(np.ones_like(loss, dtype=bool), k=1))
+        order = np.argsort(loss[i, j])
+        group = np.arange(len(qt))
+        touched = np.zeros(len(qt), dtype=bool)
+        for k in order:
+            a, b, cost = i[k], j[k], max(loss[i[k], j[k]], 0.0)
+            if spent + cost > budget:
+                break
+            if not (touched[a] or touched[b]):
+                group[b] = a
+                touched[a] = touched[b] = True
+                spent += cost
+        if not touched.any():
+            break
+        _, group = np.unique(group, return_inverse=True)
+        n_groups = int(group.max()) + 1
+        encoder = _merge_columns(encoder, group, n_groups)
+        qt = np.bincount(group, weights=qt, minlength=n_groups)
+        qty = _merge_columns(qty.T, group, n_groups).T
+    return encoder
+
+
+def _solve_soft(
+    problem: _Problem, encoder: np.ndarray, beta: float, alpha: float, tol: float, max_iter: int
+) -> _Fit:
+    h_t_x = problem.px @ entr(encoder).sum(1)  # nats
+    previous = np.inf
+    converged = False
+    for it in range(1, max_iter + 1):
+        qt, qty = _decoder(problem, encoder)
+        if (qt <= EMPTY).any() or it % MERGE_EVERY == 0:
+            encoder = _drop_empty(encoder, qt)
+            encoder = _merge_rounded(problem, encoder, *_decoder(problem, encoder))
+            encoder = _drop_empty(encoder, problem.px @ encoder)
+            qt, qty = _decoder(problem, encoder)
+            h_t_x = problem.px @ entr(encoder).sum(1)
+        objective = _cost(problem, qt, qty, h_t_x / LN2, beta, alpha)[0]
+        if abs(previous - objective) <= tol:
+            converged = True
+            break
+        previous = objective
+        encoder, h_x = _soft_encoder(_logits(problem, qt, qty, beta, 1.0 / alpha))
+        h_t_x = problem.px @ h_x
+    encoder = _drop_empty(encoder, problem.px @ encoder)
+    return _evaluate(problem, encoder, beta, alpha, it, converged)
+
+
+def _evaluate(
+    problem: _Problem, encoder: np.ndarray, beta: float, alpha: float, n_iter: int, converged: bool
+) -> _Fit:
+    qt, qty = _decoder(problem, encoder)
+    h_t_x = float(problem.px @ entr(encoder).sum(1)) / LN2
+    objective, h_t, i_ty = _cost(problem, qt, qty, h_t_x, beta, alpha)
+    return _Fit(encoder, qt, qty, h_t_x, objective, h_t, i_ty, n_iter, converged)
+
+
+def _polish(problem: _Problem, fit: _Fit, beta: float, alpha: float, tol: float) -> _Fit:
+    """A soft solution without clusters that copy each other to within the tolerance."""
+    if alpha == 0 or len(fit.qt) == 1:
+        return fit  # DIB's argmax already merged identical clusters
+    encoder = _merge_rounded(problem, fit.encoder, fit.qt, fit.qty)
+    encoder = _merge_within(encoder, *_decoder(problem, encoder), beta, tol)
+    return _evaluate(problem, encoder, beta, alpha, fit.n_iter, fit.converged)
+
+
+def _improving_moves(
+    problem: _Problem, labels: np.ndarray, qt: np.ndarray, qty: np.ndarray, beta: float
+) -> list[tuple[int, int]]:
+    """Moves of single x to other hard clusters that lower the DIB cost, computed exactly.
+
+    Unlike the argmax step, which scores x against clusters that still contain it. With
+    ``I(T;Y) = H(Y) + H(T) - H(T, Y)`` the cost changes by ``(1 - beta) dH(T) + beta dH(T, Y)``
+    and a move changes only the two clusters involved; so moves that touch disjoint clusters
+    change the cost by the sum of their own changes, and all returned moves (the best move of
+    each x, best first, skipping any that touches a cluster an earlier one touched) may be
+    made together.
+    """
+    px, pxy = problem.px, problem.pxy
+    rows = np.arange(len(px))
+    h_t, h_ty = entr(qt), entr(qty).sum(1)  # per cluster, nats
+    # Taking x out of its cluster (clipped: rounding may leave -1e-17 where 0 is meant).
+    out_t = entr(np.maximum(qt[labels] - px, 0.0)) - h_t[labels]  # (n_x,)
+    out_ty = entr(np.maximum(qty[labels] - pxy, 0.0)).sum(1) - h_ty[labels]  # (n_x,)
+    # Putting it into cluster t.
+    in_t = entr(qt[None, :] + px[:, None]) - h_t[None, :]  # (n_x, n_t)
+    in_ty = entr(qty[None, :, :] + pxy[:, None, :]).sum(-1) - h_ty[None, :]  # (n_x, n_t)
+    delta = (1.0 - beta) * (out_t[:, None] + in_t) + beta * (out_ty[:, None] + in_ty)
+    delta[rows, labels] = np.inf
+    target = np.argmin(delta, axis=1)
+    gain = delta[rows, target]
+    moves, touched = [], set()
+    for x in np.argsort(gain):
+        if gain[x] >= -1e-12:
+            break
+        a, b = int(labels[x]), int(target[x])
+        if a not in touched and b not in touched:
+            moves.append((int(x), b))
+            touched.update((a, b))
+    return moves
+
+
+def _improving_merges(qt: np.ndarray, qty: np.ndarray, beta: float) -> list[tuple[int, int]]:
+    """Pairs of hard clusters whose merge lowers ``H(T) - beta I(T;Y)``, best first, disjoint.
+
+    Merges of disjoint pairs change the cost by the sum of their own changes, so all returned
+    pairs may be merged together.
+    """
+    if len(qt) < 2:
+        return []
+    h_t_drop = entr(qt)[:, None] + entr(qt)[None, :] - entr(qt[:, None] + qt[None, :])
+    delta = beta * _merge_pair_costs(qt, qty) - h_t_drop  # (n_t, n_t), nats of the DIB cost
+    i, j = np.nonzero(np.triu(delta < -1e-12, k=1))
+    pairs, touched = [], set()
+    for k in np.argsort(delta[i, j]):
+        a, b = int(i[k]), int(j[k])
+        if a not in touched and b not in touched:
+            pairs.append((a, b))
+            touched.update((a, b))
+    return pairs
+
+
+def _hard_decoder(
+    problem: _Problem, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels renumbered 0..k-1 over the used clusters, and their q(t), q(t, y)."""
+    used, labels = np.unique(labels, return_inverse=True)
+    onehot = np.zeros((len(labels), len(used)))
+    onehot[np.arange(len(labels)), labels] = 1.0
+    return (labels, *_decoder(problem, onehot))
+
+
+def _solve_hard(problem: _Problem, encoder: np.ndarray, beta: float, max_iter: int) -> _Fit:
+    """DIB from any starting encoder: argmax steps to a fixed point, then exact local search.
+
+    The argmax step of Strouse & Schwab's Algorithm 2 reassigns every x at once against the
+    current q(t) and q(y|t), which still count x in its own cluster; its fixed points can
+    often be improved by moving one x, or by merging two clusters (which no argmax step can
+    do). So from the fixed point, exact improving merges, else exact improving moves, are made
+    (several at once when they touch disjoint clusters) while any lowers the cost; each round
+    lowers it, so this ends.
+    """
+    qt, qty = _decoder(problem, encoder)
+    keep = qt > 0
+    labels = np.argmax(_logits(problem, qt[keep], qty[keep], beta, 1.0), axis=1)
+    labels, qt, qty = _hard_decoder(problem, labels)
+    converged = False
+    exact = False  # argmax steps until their fixed point, exact changes after
+    n_iter = 0
+    while n_iter < max_iter:
+        n_iter += 1
+        if not exact:
+            new = np.argmax(_logits(problem, qt, qty, beta, 1.0), axis=1)
+            exact = np.array_equal(new, labels)
+        if exact:
+            # Merges first: from an argmax fixed point with many clusters they are the big
+            # steps; single moves then settle the boundaries.
+            new = labels.copy()
+            pairs = _improving_merges(qt, qty, beta)
+            for a, b in pairs:
+                new[labels == b] = a
+            if not pairs:
+                moves = _improving_moves(problem, labels, qt, qty, beta)
+                if not moves:
+                    converged = True
+                    break
+                x, t = zip(*moves)
+                new[list(x)] = t
+        # Renumber to the used clusters: DIB never revives an empty one (log q(t) = -inf).
+        labels, qt, qty = _hard_decoder(problem, new)
+    objective, h_t, i_ty = _cost(problem, qt, qty, 0.0, beta, 0.0)
+    encoder = np.zeros((len(labels), len(qt)))
+    encoder[np.arange(len(labels)), labels] = 1.0
+    return _Fit(encoder, qt, qty, 0.0, objective, h_t, i_ty, n_iter, converged)
+
+
+def _solve(
+    problem: _Problem, encoder: np.ndarray, beta: float, alpha: float, tol: float, max_iter: int
+) -> _Fit:
+    if alpha == 0:
+        return _solve_hard(problem, encoder, beta, max_iter)
+    return _solve_soft(problem, encoder, beta, alpha, tol, max_iter)
+
+
+def _random_encoder(rng: np.random.Generator, n_x: int, n_t: int) -> np.ndarray:
+    """A random start in the spirit of Strouse & Schwab's: each x leans on one cluster.
+
+    Each x puts 55-75% of its mass on an anchor cluster (a random permutation when
+    ``n_t = n_x``, a random balanced partition otherwise) and spreads the rest at random, so
+    every cluster starts distinct and the restarts differ.
+    """
+    anchor = rng.permutation(n_x) % n_t
+    own = rng.uniform(0.55, 0.75, size=n_x)
+    rest = rng.uniform(1.0, 2.0, size=(n_x, n_t))
+    rest[np.arange(n_x), anchor] = 0.0
+    encoder = rest * ((1.0 - own) / rest.sum(1))[:, None] if n_t > 1 else rest
+    encoder[np.arange(n_x), anchor] = own if n_t > 1 else 1.0
+    return encoder
+
+
+# Public results ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IBSolution:
+    """One (local) optimum of the generalized IB at one beta.
+
+    Attributes
+    ----------
+    beta, alpha : float
+        The trade-off and the H(T|X) weight it was solved for.
+    encoder : ndarray of shape (n_x, n_clusters)
+        ``q(t|x)``, rows summing to 1 (one-hot for ``alpha = 0``).
+    p_t : ndarray of shape (n_clusters,)
+        ``q(t)``.
+    p_y_given_t : ndarray of shape (n_clusters, n_y)
+        ``q(y|t)``, the decoder.
+    i_xt, h_t, h_t_given_x, i_ty : float
+        I(X;T), H(T), H(T|X) and I(T;Y) in bits.
+    objective : float
+        ``H(T) - alpha H(T|X) - beta I(T;Y)`` in bits.
+    n_iter : int
+        Steps taken by the restart that produced it.
+    converged : bool
+        Whether the objective settled within ``tol`` (DIB: the assignment stopped changing)
+        before ``max_iter``.
+    """
+
+    beta: float
+    alpha: float
+    encoder: np.ndarray
+    p_t: np.ndarray
+    p_y_given_t: np.ndarray
+    i_xt: float
+    h_t: float
+    h_t_given_x: float
+    i_ty: float
+    objective: float
+    n_iter: int
+    converged: bool
+
+    @property
+    def n_clusters(self) -> int:
+        """Number of clusters in use (empty ones are dropped, duplicates merged)."""
+        return int(self.encoder.shape[1])
+
+    @property
+    def labels(self) -> np.ndarray:
+        """The most probable cluster of each x, shape (n_x,)."""
+        return np.argmax(self.encoder, axis=1)
+
+
+def _to_solution(problem: _Problem, fit: _Fit, beta: float, alpha: float) -> IBSolution:
+    """Map a fit over the positive-probability x and y back to the caller's index space."""
+    n_x, n_y = problem.shape
+    n_t = len(fit.qt)
+    encoder = np.empty((n_x, n_t))
+    # x of zero probability: no evidence, so the prior q(t) (DIB: the largest cluster).
+    encoder[:] = fit.qt if alpha > 0 else np.eye(n_t)[np.argmax(fit.qt)]
+    encoder[problem.x_rows] = fit.encoder
+    p_y_given_t = np.zeros((n_t, n_y))
+    p_y_given_t[:, problem.y_cols] = fit.qty / fit.qt[:, None]
+    return IBSolution(
+        beta=float(beta),
+        alpha=float(alpha),
+        encoder=encoder,
+        p_t=fit.qt.copy(),
+        p_y_given_t=p_y_given_t,
+        i_xt=max(fit.h_t - fit.h_t_x, 0.0),
+        h_t=float(fit.h_t),
+        h_t_given_x=float(fit.h_t_x),
+        i_ty=float(fit.i_ty),
+        objective=float(fit.objective),
+        n_iter=int(fit.n_iter),
+        converged=bool(fit.converged),
+    )
+
+
+@dataclass(frozen=True)
+class IBCurve:
+    """A beta sweep: the best solution found at each beta, in increasing beta.
+
+    Attributes
+    ----------
+    betas : ndarray of shape (n_betas,)
+        Increasing.
+    alpha : float
+        The H(T|X) weight (1 IB, 0 DIB).
+    solutions : list of IBSolution
+        One per beta, with the encoders.
+    i_xy, h_x, h_y : float
+        I(X;Y) (the ceiling of every I(T;Y)), H(X) and H(Y) in bits.
+    found : dict of str to ndarray of shape (n_found,)
+        Every solution the sweep converged to, not only the best per beta: ``beta``,
+        ``i_xt``, ``h_t``, ``i_ty``, ``objective`` and ``n_clusters`` of each start (with the
+        one-cluster candidate). Each is an achievable point of the information plane, so
+        :meth:`envelope` can use them all.
+    settings : dict
+        The sweep's arguments.
+    """
+
+    betas: np.ndarray
+    alpha: float
+    solutions: list[IBSolution]
+    i_xy: float
+    h_x: float
+    h_y: float
+    found: dict[str, np.ndarray] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def _column(self, name: str) -> np.ndarray:
+        return np.array([getattr(s, name) for s in self.solutions])
+
+    @property
+    def i_xt(self) -> np.ndarray:
+        """I(X;T) per beta in bits, shape (n_betas,)."""
+        return self._column("i_xt")
+
+    @property
+    def h_t(self) -> np.ndarray:
+        """H(T) per beta in bits, shape (n_betas,)."""
+        return self._column("h_t")
+
+    @property
+    def i_ty(self) -> np.ndarray:
+        """I(T;Y) per beta in bits, shape (n_betas,)."""
+        return self._column("i_ty")
+
+    @property
+    def objective(self) -> np.ndarray:
+        """``H(T) - alpha H(T|X) - beta I(T;Y)`` per beta in bits, shape (n_betas,)."""
+        return self._column("objective")
+
+    @property
+    def n_clusters(self) -> np.ndarray:
+        """Clusters in use per beta, shape (n_betas,)."""
+        return self._column("n_clusters")
+
+    def envelope(self, x: str = "i_xt", all_found: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """The upper envelope of the information plane: the points no other point beats.
+
+        Parameters
+        ----------
+        x : {"i_xt", "h_t"}
+            The compression axis: I(X;T) (the IB plane) or H(T) (the DIB plane).
+        all_found : bool, default True
+            Use every solution the sweep converged to (``found``), or only the best per beta.
+
+        Returns
+        -------
+        x_values, i_ty : ndarray of shape (n_points,)
+            Increasing in both: each point has more I(T;Y) than every point left of it.
+        """
+        if x not in ("i_xt", "h_t"):
+            raise ValueError(f"x must be 'i_xt' (IB plane) or 'h_t' (DIB plane); got {x!r}")
+        source = self.found if all_found and self.found else None
+        xs = source[x] if source is not None else getattr(self, x)
+        ys = source["i_ty"] if source is not None else self.i_ty
+        return upper_envelope(xs, ys)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The curve as JSON-ready lists (without the encoders)."""
+        return {
+            "alpha": self.alpha,
+            "beta": self.betas.tolist(),
+            "i_xt": self.i_xt.tolist(),
+            "h_t": self.h_t.tolist(),
+            "i_ty": self.i_ty.tolist(),
+            "objective": self.objective.tolist(),
+            "n_clusters": self.n_clusters.tolist(),
+            "converged": self._column("converged").tolist(),
+            "found": {k: v.tolist() for k, v in self.found.items()},
+            "i_xy": self.i_xy,
+            "h_x": self.h_x,
+            "h_y": self.h_y,
+            "settings": dict(self.settings),
+        }
+
+
+_FOUND_KEYS = ("beta", "i_xt", "h_t", "i_ty", "objective", "n_clusters")
+
+
+def upper_envelope(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """The points of (x, y) that no other point beats (as much y for no more x), sorted by x.
+
+    Parameters
+    ----------
+    x, y : array-like of shape (n_points,)
+        Compression (I(X;T) or H(T)) and relevance (I(T;Y)) of some encoders.
+
+    Returns
+    -------
+    x_env, y_env : ndarray of shape (n_env,)
+        Strictly increasing in y and non-decreasing in x.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D of one length; got shapes {x.shape} and {y.shape}")
+    order = np.lexsort((-y, x))
+    xs, ys = x[order], y[order]
+    # A point is on the envelope when it has more y than every point of smaller (or equal) x.
+    running = np.maximum.accumulate(np.concatenate([[-np.inf], ys[:-1]]))
+    keep = ys > running
+    return xs[keep], ys[keep]
+
+
+# Argument checks -----------------------------------------------------------------------------
+
+
+def _check_number(value, name: str, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number, not {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value) or value < minimum:
+        raise ValueError(f"{name} must be a finite number >= {minimum:g}; got {value}")
+    return value
+
+
+def _check_int(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    return int(value)
+
+
+def _check_settings(alpha, n_clusters, n_restarts, tol, max_iter, problem: _Problem):
+    alpha = _check_number(alpha, "alpha")
+    if alpha > 1:
+        raise ValueError(
+            f"alpha must be in [0, 1] (0 DIB, 1 IB, between: generalized IB); got {alpha}. "
+            "Above 1 the cost rewards spreading x over clusters at random"
+        )
+    n_x = len(problem.px)
+    n_t = n_x if n_clusters is None else _check_int(n_clusters, "n_clusters")
+    return (
+        alpha,
+        min(n_t, n_x),
+        _check_int(n_restarts, "n_restarts"),
+        _check_number(tol, "tol"),
+        _check_int(max_iter, "max_iter"),
+    )
+
+
+# The sweep and the estimator -----------------------------------------------------------------
+
+
+def beta_sweep(
+    pxy,
+    betas,
+    alpha: float = 1.0,
+    n_clusters: int | None = None,
+    n_restarts: int = 3,
+    anneal: bool = True,
+    tol: float = 1e-5,
+    max_iter: int = 1000,
+    random_state: int | np.random.Generator | None = None,
+) -> IBCurve:
+    """Solve the generalized IB over a grid of beta, keeping the best of several starts.
+
+    The betas are visited from the largest down. With ``anneal`` the first start at each beta
+    is the best encoder of the previous (larger) beta, whose clusters the smaller beta can
+    only merge, and at the largest beta it is T = X (when ``n_clusters`` allows one cluster
+    per x); the other ``n_restarts - 1`` starts are random. Without it all are random. The
+    one-cluster encoder is always a candidate too (it costs nothing to evaluate), and the
+    candidate with the smallest objective is kept.
+
+    Parameters
+    ----------
+    pxy : array-like of shape (n_x, n_y)
+        The joint distribution (summing to 1; see :func:`aekit.ib.check_joint`).
+    betas : array-like of shape (n_betas,)
+        Trade-offs, each >= 0, in any order (the result is sorted).
+    alpha : float, default 1.0
+        Weight of H(T|X): 1 is IB, 0 is DIB (hard clusters), between is generalized IB.
+    n_clusters : int or None, default None
+        Most clusters an encoder may use; ``None`` means one per value of X.
+    n_restarts : int, default 3
+        Starts per beta, the annealed one included.
+    anneal : bool, default True
+        Warm-start each beta from its larger neighbour's solution.
+    tol : float, default 1e-5
+        Stop a start when its objective changes by at most this many bits in one step
+        (DIB stops when its assignment no longer changes).
+    max_iter : int, default 1000
+        Most steps per start.
+    random_state : int, Generator or None
+        Seed of the random starts.
+
+    Returns
+    -------
+    IBCurve
+        The best solution per beta, in increasing beta.
+    """
+    problem = _prepare(check_joint(pxy))
+    alpha, n_t, n_restarts, tol, max_iter = _check_settings(
+        alpha, n_clusters, n_restarts, tol, max_iter, problem
+    )
+    beta_arr = np.asarray(betas, dtype=np.float64).reshape(-1)
+    if beta_arr.size == 0:
+        raise ValueError("betas is empty; give at least one beta, e.g. np.geomspace(0.1, 100, 30)")
+    for b in beta_arr:
+        _check_number(b, "every beta")
+    rng = np.random.default_rng(random_state)
+    n_x = len(problem.px)
+    order = np.argsort(beta_arr)[::-1]
+    best: dict[int, _Fit] = {}
+    previous: _Fit | None = None
+    found: list[tuple] = []
+    for i in order:
+        beta = float(beta_arr[i])
+        if previous is not None and anneal:
+            starts = [previous.encoder]
+        elif anneal and n_t == n_x:
+            # The largest beta starts from T = X, the solution as beta grows without bound.
+            starts = [np.eye(n_x)]
+        else:
+            starts = []
+        starts += [_random_encoder(rng, n_x, n_t) for _ in range(n_restarts - len(starts))]
+        # One cluster (T independent of X, cost 0) is always feasible and costs nothing to
+        # evaluate; below the first transition it is the optimum, and it guards a sweep whose
+        # starts all land in worse local optima.
+        fits = [_evaluate(problem, np.ones((n_x, 1)), beta, alpha, 0, True)]
+        fits += [_solve(problem, s, beta, alpha, tol, max_iter) for s in starts]
+        found += [(beta, f.h_t - f.h_t_x, f.h_t, f.i_ty, f.objective, len(f.qt)) for f in fits]
+        previous = best[i] = _polish(
+            problem, min(fits, key=lambda f: f.objective), beta, alpha, tol
+        )
+    ascending = np.argsort(beta_arr, kind="stable")
+    return IBCurve(
+        betas=beta_arr[ascending],
+        alpha=alpha,
+        solutions=[_to_solution(problem, best[i], beta_arr[i], alpha) for i in ascending],
+        i_xy=problem.i_xy,
+        h_x=problem.h_x,
+        h_y=problem.h_y,
+        found={k: np.array(v) for k, v in zip(_FOUND_KEYS, zip(*found))},
+        settings={
+            "n_clusters": n_t,
+            "n_restarts": n_restarts,
+            "anneal": anneal,
+            "tol": tol,
+            "max_iter": max_iter,
+        },
+    )
+
+
+class InformationBottleneck:
+    """The generalized information bottleneck at one beta, as an estimator.
+
+    Parameters
+    ----------
+    beta : float, default 10.0
+        Trade-off: larger keeps more information about Y.
+    alpha : float, default 1.0
+        Weight of H(T|X): 1 is IB (soft clusters), 0 is DIB (hard clusters).
+    n_clusters : int or None, default None
+        Most clusters; ``None`` means one per value of X.
+    n_restarts : int, default 5
+        Random starts; the best objective is kept.
+    tol : float, default 1e-6
+        Convergence tolerance on the objective, in bits.
+    max_iter : int, default 2000
+        Most steps per start.
+    random_state : int, Generator or None
+        Seed of the random starts.
+
+    Attributes
+    ----------
+    encoder_ : ndarray of shape (n_x, n_clusters_)
+        ``q(t|x)``.
+    labels_ : ndarray of shape (n_x,)
+        The most probable cluster of each value of X.
+    p_t_ : ndarray of shape (n_clusters_,)
+        ``q(t)``.
+    p_y_given_t_ : ndarray of shape (n_clusters_, n_y)
+        ``q(y|t)``.
+    n_clusters_ : int
+        Clusters in use.
+    i_xt_, h_t_, i_ty_, objective_ : float
+        I(X;T), H(T), I(T;Y) and the objective, in bits.
+    i_xy_ : float
+        I(X;Y) of the data, the ceiling of ``i_ty_``.
+    n_iter_ : int
+        Steps taken by the best start.
+    converged_ : bool
+        Whether the best start converged within ``max_iter``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pxy = np.array([[0.25, 0.0], [0.25, 0.0], [0.0, 0.25], [0.0, 0.25]])
+    >>> ib = InformationBottleneck(beta=20.0, alpha=0.0, random_state=0).fit(pxy)
+    >>> ib.n_clusters_, round(ib.i_ty_, 6)
+    (2, 1.0)
+    """
+
+    def __init__(
+        self,
+        beta: float = 10.0,
+        alpha: float = 1.0,
+        n_clusters: int | None = None,
+        n_restarts: int = 5,
+        tol: float = 1e-6,
+        max_iter: int = 2000,
+        random_state: int | np.random.Generator | None = None,
+    ):
+        self.beta = beta
+        self.alpha = alpha
+        self.n_clusters = n_clusters
+        self.n_restarts = n_restarts
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def fit(self, pxy, y=None) -> InformationBottleneck:
+        """Find the encoder for a joint distribution.
+
+        Parameters
+        ----------
+        pxy : array-like of shape (n_x, n_y)
+            The joint distribution ``p(x, y)``; for samples, pass
+            ``aekit.ib.joint_from_samples(x, y).pxy``.
+        y : None
+            Ignored; here for the scikit-learn signature.
+
+        Returns
+        -------
+        self
+        """
+        curve = beta_sweep(
+            pxy,
+            [_check_number(self.beta, "beta")],
+            alpha=self.alpha,
+            n_clusters=self.n_clusters,
+            n_restarts=self.n_restarts,
+            anneal=False,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            random_state=self.random_state,
+        )
+        s = curve.solutions[0]
+        self.solution_ = s
+        self.encoder_ = s.encoder
+        self.labels_ = s.labels
+        self.p_t_ = s.p_t
+        self.p_y_given_t_ = s.p_y_given_t
+        self.n_clusters_ = s.n_clusters
+        self.i_xt_, self.h_t_, self.i_ty_ = s.i_xt, s.h_t, s.i_ty
+        self.objective_ = s.objective
+        self.i_xy_ = curve.i_xy
+        self.n_iter_ = s.n_iter
+        self.converged_ = s.converged
+        return self
+
+    def fit_predict(self, pxy, y=None) -> np.ndarray:
+        """Fit, then return ``labels_`` of shape (n_x,)."""
+        return self.fit(pxy).labels_
