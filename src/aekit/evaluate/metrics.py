@@ -73,3 +73,66 @@ def code_sensitivity(codes: np.ndarray, codes_perturbed: np.ndarray) -> float:
         raise ValueError(f"code shapes {codes.shape} and {moved.shape} differ")
     spread = ((codes - codes.mean(0)) ** 2).sum(1).mean()
     return float(((moved - codes) ** 2).sum(1).mean() / spread)
+
+
+def mmd2(x: np.ndarray, y: np.ndarray, bandwidths: tuple[float, ...] | None = None) -> float:
+    """Unbiased squared maximum mean discrepancy between samples ``x`` and ``y``.
+
+    Gretton et al., "A Kernel Two-Sample Test", JMLR 13 (2012), Eq. 3, with the kernel a sum of
+    Gaussians ``exp(-||a - b||^2 / (2 h^2))`` over ``bandwidths``; by default ``h`` in
+    ``{0.5, 1, 2} x`` the median distance of the pooled sample (the median heuristic, widened
+    so no single scale decides). About 0 when both samples come from one distribution (it can
+    be slightly negative: the estimate is unbiased).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
+        raise ValueError(f"mmd2 needs two 2-D samples of one width, got {x.shape} and {y.shape}")
+    if len(x) < 2 or len(y) < 2:
+        raise ValueError("mmd2 needs at least 2 points in each sample")
+    pooled = np.concatenate([x, y])
+
+    def sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        d = (a**2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2 * a @ b.T
+        return np.maximum(d, 0.0)
+
+    if bandwidths is None:
+        d = np.sqrt(sq_dists(pooled, pooled))
+        median = float(np.median(d[np.triu_indices(len(pooled), 1)]))
+        bandwidths = tuple(f * median for f in (0.5, 1.0, 2.0))
+
+    def kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        d = sq_dists(a, b)
+        return sum(np.exp(-d / (2 * h**2)) for h in bandwidths)
+
+    m, n = len(x), len(y)
+    kxx, kyy, kxy = kernel(x, x), kernel(y, y), kernel(x, y)
+    return float(
+        (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
+        + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+        - 2 * kxy.mean()
+    )
+
+
+def cluster_error(
+    clusters_train: np.ndarray,
+    labels_train: np.ndarray,
+    clusters_test: np.ndarray,
+    labels_test: np.ndarray,
+) -> float:
+    """Test error of clusters read as classes: each cluster takes the majority label of the
+    training points in it (a cluster with no training point predicts the overall majority).
+
+    The unsupervised-clustering metric of Makhzani et al. (2016), Sec. 6.
+    """
+    clusters_train = np.asarray(clusters_train)
+    labels_train = np.asarray(labels_train)
+    if len(clusters_train) != len(labels_train) or len(clusters_test) != len(labels_test):
+        raise ValueError("each cluster assignment needs one label")
+    fallback = np.bincount(labels_train).argmax()
+    mapping = {
+        c: np.bincount(labels_train[clusters_train == c]).argmax()
+        for c in np.unique(clusters_train)
+    }
+    predicted = np.array([mapping.get(c, fallback) for c in np.asarray(clusters_test)])
+    return float((predicted != np.asarray(labels_test)).mean())

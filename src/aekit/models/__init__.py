@@ -1,11 +1,14 @@
 """Models, one file per family; importing this package registers them for loading."""
 
+from aekit.models.aae import AAEConfig, AdversarialAutoencoder
 from aekit.models.autoencoder import Autoencoder, AutoencoderConfig
 from aekit.models.base import Model, apply_batched
 from aekit.models.ib_autoencoder import IBAutoencoder, IBAutoencoderConfig
 from aekit.models.vib import VIBClassifier, VIBConfig
 
 __all__ = [
+    "AAEConfig",
+    "AdversarialAutoencoder",
     "Autoencoder",
     "AutoencoderConfig",
     "IBAutoencoder",

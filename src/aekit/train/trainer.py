@@ -4,9 +4,15 @@ A model only has to provide ``loss(x) -> (loss, terms)`` (a scalar to minimise a
 scalar tensors to log) and ``evaluate_batch(x) -> metrics`` for held-out data. Supervised
 models (the VIB classifier, the IB autoencoder) take targets too: given ``y_train``, the
 trainer calls ``loss(x, y)`` and ``evaluate_batch(x, y)`` on rows sliced together. A model
-names the held-out metric early stopping watches in ``monitor`` (default ``"recon"``). The
-trainer owns shuffling, the optimizer and its learning-rate schedule, validation and early
-stopping, checkpoints, progress and metrics.
+names the held-out metric early stopping watches in ``monitor`` (default ``"recon"``).
+
+A model with several players (the adversarial autoencoder: autoencoder, discriminator,
+encoder-as-generator) declares them in ``training_phases() -> {name: (parameters, lr_scale)}``
+and gives each a loss in ``phase_loss(name, x[, y])``; the trainer keeps one optimizer per
+phase and runs the phases in order on every batch.
+
+The trainer owns shuffling, the optimizers and their learning-rate schedule, validation and
+early stopping, checkpoints, progress and metrics.
 
 Run directory layout (when ``run_dir`` is given)::
 
@@ -300,6 +306,12 @@ class Trainer:
         self.run_metadata = run_metadata or {}
         self.device = resolve_device(self.config.device)
         self.history = History(records=[])
+        self._phased = hasattr(model, "training_phases")
+        if self.config.optimizer == "lbfgs" and self._phased:
+            raise ValueError(
+                f"{type(model).__name__} trains in alternating phases (a minimax game), which "
+                "has no single objective for L-BFGS's line search; use optimizer='adam' or 'sgd'"
+            )
         if self.config.optimizer == "lbfgs" and not getattr(model, "supports_lbfgs", True):
             raise ValueError(
                 f"{type(model).__name__} trains on a surrogate gradient whose loss value is not "
@@ -308,19 +320,33 @@ class Trainer:
 
     # Setup -------------------------------------------------------------------------------------
 
-    def _make_optimizer(self) -> torch.optim.Optimizer:
+    def _make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """One optimizer per training phase; ``{"main": ...}`` for a one-objective model."""
+        if not self._phased:
+            params = [p for p in self.model.parameters() if p.requires_grad]
+            return {"main": self._make_optimizer(params, 1.0)}
+        phases = self.model.training_phases()
+        return {
+            name: self._make_optimizer([p for p in params if p.requires_grad], scale)
+            for name, (params, scale) in phases.items()
+        }
+
+    def _make_optimizer(self, params: list[torch.Tensor], lr_scale: float) -> torch.optim.Optimizer:
         cfg = self.config
-        params = [p for p in self.model.parameters() if p.requires_grad]
         # The fused kernels update all parameters in one pass: on CPU, default Adam's
         # per-tensor loop took 4.6 ms of a 40 ms batch (benchmarks/throughput.py), fused 2.0.
         fused = can_fuse(params) or None
         if cfg.optimizer == "adam":
-            return torch.optim.Adam(params, lr=cfg.lr, fused=fused)
-        if cfg.optimizer == "sgd":
-            return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, fused=fused)
-        return torch.optim.LBFGS(
-            params, lr=cfg.lr, max_iter=cfg.lbfgs_iters, line_search_fn="strong_wolfe"
-        )
+            opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=cfg.lr, fused=fused)
+        elif cfg.optimizer == "sgd":
+            opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, fused=fused)
+        else:
+            opt = torch.optim.LBFGS(
+                params, lr=cfg.lr, max_iter=cfg.lbfgs_iters, line_search_fn="strong_wolfe"
+            )
+        for group in opt.param_groups:
+            group["lr_scale"] = lr_scale  # kept in the state dict, so a resume keeps it too
+        return opt
 
     def _prepare(self, x, name: str) -> torch.Tensor:
         t = as_float_tensor(x)
@@ -385,7 +411,7 @@ class Trainer:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         atomic_save_tensors(tmp / "model.safetensors", self.model.state_dict())
-        opt_tensors, opt_meta = _flatten_optimizer(self.optimizer.state_dict())
+        opt_tensors, opt_meta = self._flatten_optimizers()
         opt_tensors["rng.torch"] = torch.get_rng_state()
         opt_tensors["rng.shuffle"] = self._shuffle_gen.get_state()
         if self.device.type == "cuda":
@@ -406,6 +432,25 @@ class Trainer:
         for old in self.run_dir.glob("ckpt-*"):
             if old.name != name:
                 shutil.rmtree(old, ignore_errors=True)
+
+    def _flatten_optimizers(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        if not self._phased:  # one optimizer: the original flat layout
+            return _flatten_optimizer(self.optimizer.state_dict())
+        tensors: dict[str, torch.Tensor] = {}
+        metas: dict[str, Any] = {}
+        for name, opt in self.optimizers.items():
+            t, metas[name] = _flatten_optimizer(opt.state_dict())
+            tensors.update({f"phase.{name}.{k}": v for k, v in t.items()})
+        return tensors, {"phases": metas}
+
+    def _load_optimizers(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        if not self._phased:
+            self.optimizer.load_state_dict(_unflatten_optimizer(tensors, meta))
+            return
+        for name, opt in self.optimizers.items():
+            prefix = f"phase.{name}."
+            own = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+            opt.load_state_dict(_unflatten_optimizer(own, meta["phases"][name]))
 
     def _mark_finished(self, epoch: int) -> None:
         assert self.run_dir is not None
@@ -447,7 +492,7 @@ class Trainer:
         state = json.loads((ckpt / "state.json").read_text())
         self.model.load_state_dict(load_tensors(ckpt / "model.safetensors"))
         opt_tensors = load_tensors(ckpt / "optimizer.safetensors")
-        self.optimizer.load_state_dict(_unflatten_optimizer(opt_tensors, state["optimizer"]))
+        self._load_optimizers(opt_tensors, state["optimizer"])
         torch.set_rng_state(opt_tensors["rng.torch"])
         self._shuffle_gen.set_state(opt_tensors["rng.shuffle"])
         if "rng.cuda" in opt_tensors and self.device.type == "cuda":
@@ -529,7 +574,8 @@ class Trainer:
         self.model.train()
         torch.manual_seed(cfg.seed)
         self._shuffle_gen = torch.Generator().manual_seed(cfg.seed)
-        self.optimizer = self._make_optimizer()
+        self.optimizers = self._make_optimizers()
+        self.optimizer = next(iter(self.optimizers.values()))
         self._best_state: dict[str, torch.Tensor] | None = None
         self._ema: list[torch.Tensor] | None = None
         self._ema_updates = 0
@@ -581,10 +627,11 @@ class Trainer:
         try:
             for epoch in range(start_epoch, cfg.epochs):
                 lr = cfg.lr_at(epoch)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = lr
-                    if "momentum" in group:
-                        group["momentum"] = cfg.momentum_at(epoch)
+                for opt in self.optimizers.values():
+                    for group in opt.param_groups:
+                        group["lr"] = lr * group.get("lr_scale", 1.0)
+                        if "momentum" in group:
+                            group["momentum"] = cfg.momentum_at(epoch)
                 t0 = time.perf_counter()
                 perm = torch.randperm(n, generator=self._shuffle_gen).to(x.device)
                 loss_sum = torch.zeros((), device=x.device)
@@ -702,6 +749,8 @@ class Trainer:
         self, xb: torch.Tensor, yb: torch.Tensor | None, autocast
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         args = (xb,) if yb is None else (xb, yb)
+        if self._phased:
+            return self._phased_step(args, autocast)
         if self.config.optimizer == "lbfgs":
             out: dict[str, Any] = {}
             # Each minibatch is its own problem (Hinton's minimize.m restarted per batch):
@@ -733,6 +782,24 @@ class Trainer:
         if self._ema is not None:
             self._update_ema()
         return loss, terms
+
+    def _phased_step(self, args, autocast) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Each phase in turn: its loss, its gradients, its optimizer's step. The first
+        phase's loss is the one reported as the training loss."""
+        first: torch.Tensor | None = None
+        all_terms: dict[str, torch.Tensor] = {}
+        for name, opt in self.optimizers.items():
+            with autocast:
+                loss, terms = self.model.phase_loss(name, *args)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            first = loss if first is None else first
+            all_terms.update(terms)
+        if self._ema is not None:
+            self._update_ema()
+        assert first is not None
+        return first, all_terms
 
     def _trained_params(self) -> list[torch.Tensor]:
         return [p for p in self.model.parameters() if p.requires_grad]

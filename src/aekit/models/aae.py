@@ -1,0 +1,274 @@
+"""Adversarial autoencoders: a deterministic autoencoder whose codes a discriminator matches
+to a prior.
+
+Reference
+---------
+A. Makhzani, J. Shlens, N. Jaitly, I. Goodfellow and B. Frey, "Adversarial Autoencoders",
+ICLR 2016 workshop (arXiv:1511.05644).
+
+Training alternates, on every minibatch, three phases (their Sec. 2), each with its own
+optimizer (:class:`aekit.train.Trainer` runs ``training_phases`` in order):
+
+1. ``reconstruction``: encoder and decoder minimise ``-log p(x | decoder(encoder(x)))``;
+2. ``discriminator``: ``D`` learns to tell prior samples ``z ~ p(z)`` (label 1) from codes
+   ``encoder(x)`` (label 0), by binary cross-entropy on logits;
+3. ``generator``: the encoder changes its codes to make ``D`` call them prior samples
+   (the non-saturating loss ``-log D(encoder(x))``).
+
+Unsupervised clustering (their Sec. 6): with ``n_clusters > 0`` the encoder outputs a
+softmax over ``n_clusters`` classes ``y`` and a continuous style ``z``; the decoder rebuilds
+``x`` from ``[y, z]``; one discriminator matches ``y`` to one-hot samples of a uniform
+categorical, another ``z`` to the prior. The cluster of ``x`` is ``argmax y``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from aekit.io import register_model
+from aekit.likelihoods import get_likelihood
+from aekit.models.base import EncoderDecoder, check_input_width
+from aekit.nn import Stack, build_stack, check_activation, parse_layers
+from aekit.priors import PRIORS, PriorSampler, make_prior
+
+PHASES = ("reconstruction", "discriminator", "generator")
+
+
+@dataclass
+class AAEConfig:
+    """Architecture, prior and phase learning rates of an :class:`AdversarialAutoencoder`.
+
+    Parameters
+    ----------
+    layers : list of int or str
+        Encoder widths from input to code, e.g. ``"784-1000-1000-8"``; the decoder mirrors
+        them (with ``n_clusters`` more inputs in the clustering variant).
+    activation : str
+        Hidden-layer activation of encoder, decoder and discriminators.
+    likelihood : str
+        Reconstruction term.
+    discriminator_layers : list of int
+        Hidden widths of each discriminator (input: the code; output: one logit).
+    prior : str
+        ``gaussian``, ``gaussian_ring`` or ``swiss_roll`` (:mod:`aekit.priors`; the last two
+        need a 2-d code), or ``custom`` for a sampler passed to the model.
+    n_clusters : int
+        0 for the plain AAE; ``> 0`` for the unsupervised clustering variant.
+    reconstruction_lr_scale, adversarial_lr_scale : float
+        Multipliers on the trainer's learning rate: the reconstruction phase, and the
+        discriminator and generator phases.
+    """
+
+    layers: list[int] = field(default_factory=lambda: [784, 1000, 1000, 8])
+    activation: str = "relu"
+    likelihood: str = "bernoulli"
+    discriminator_layers: list[int] = field(default_factory=lambda: [1000, 1000])
+    prior: str = "gaussian"
+    n_clusters: int = 0
+    reconstruction_lr_scale: float = 1.0
+    adversarial_lr_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.layers = parse_layers(self.layers)
+        self.discriminator_layers = [int(w) for w in self.discriminator_layers]
+        if any(w < 1 for w in self.discriminator_layers):
+            raise ValueError(
+                f"discriminator_layers must be positive widths, got {self.discriminator_layers}"
+            )
+        check_activation(self.activation)
+        get_likelihood(self.likelihood)
+        if self.prior != "custom":
+            make_prior(self.prior, self.code_dim)  # validates the name and the dimension
+        if self.n_clusters < 0 or self.n_clusters == 1:
+            raise ValueError(f"n_clusters must be 0 (no clustering) or >= 2, got {self.n_clusters}")
+        for name in ("reconstruction_lr_scale", "adversarial_lr_scale"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+
+    @property
+    def code_dim(self) -> int:
+        """The continuous code's (the style's, with clusters) size."""
+        return self.layers[-1]
+
+
+def discriminator(n_in: int, hidden: list[int], activation: str) -> Stack:
+    return build_stack([n_in, *hidden, 1], activation, "linear")
+
+
+@register_model("aae")
+class AdversarialAutoencoder(EncoderDecoder):
+    """An autoencoder regularised by adversarial matching of its codes to a prior.
+
+    Parameters
+    ----------
+    config : AAEConfig
+    prior_sampler : callable, optional
+        ``prior(n, generator) -> (n, code_dim)`` tensor; needed when ``config.prior`` is
+        ``"custom"`` (a callable cannot be saved: pass it again after loading).
+
+    Examples
+    --------
+    >>> from aekit.models import AdversarialAutoencoder
+    >>> aae = AdversarialAutoencoder(
+    ...     layers="64-32-2", discriminator_layers=[16], prior="gaussian_ring"
+    ... )
+    >>> aae.encode(torch.rand(5, 64)).shape
+    torch.Size([5, 2])
+    """
+
+    config_class = AAEConfig
+    monitor = "recon"
+
+    def __init__(
+        self, config: AAEConfig | None = None, prior_sampler: PriorSampler | None = None, **kwargs
+    ) -> None:
+        super().__init__()
+        if config is None:
+            config = AAEConfig(**kwargs)
+        elif kwargs:
+            raise TypeError("pass either a config or keyword arguments, not both")
+        if config.prior == "custom" and prior_sampler is None:
+            raise ValueError(
+                "prior='custom' needs prior_sampler=callable(n, generator) -> (n, code_dim); "
+                f"or use a built-in prior: {sorted(PRIORS)}"
+            )
+        self.config = config
+        self.prior_sampler = prior_sampler or make_prior(config.prior, config.code_dim)
+        k, d = config.n_clusters, config.code_dim
+        self.likelihood = get_likelihood(config.likelihood)
+        self.encoder = build_stack([*config.layers[:-1], k + d], config.activation, "linear")
+        dec_sizes = [k + d, *reversed(config.layers[:-1])]
+        self.decoder = build_stack(dec_sizes, config.activation, "linear")
+        self.discriminator = discriminator(d, config.discriminator_layers, config.activation)
+        if k:
+            self.cluster_discriminator = discriminator(
+                k, config.discriminator_layers, config.activation
+            )
+
+    # Forward paths ---------------------------------------------------------------------------
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The decoder's input: the code, or ``[softmax y, style z]`` with clusters."""
+        h = self.encoder(x)
+        k = self.config.n_clusters
+        if not k:
+            return h
+        return torch.cat([torch.softmax(h[:, :k], -1), h[:, k:]], -1)
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        return self.likelihood.mean(self.decoder(code))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def sample_prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` draws of the decoder's input from the priors: ``(n, n_clusters + code_dim)``."""
+        z = self.prior_sampler(n, generator).to(self.device)
+        k = self.config.n_clusters
+        if not k:
+            return z
+        y = torch.randint(k, (n,), generator=generator).to(self.device)
+        return torch.cat([F.one_hot(y, k).to(z.dtype), z], -1)
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
+        """``n`` samples in data space (the decoder's means at prior draws), seeded."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self.decode(self.sample_prior(n, torch.Generator().manual_seed(seed)))
+        finally:
+            self.train(was_training)
+
+    # Training phases -------------------------------------------------------------------------
+
+    def training_phases(self) -> dict[str, tuple[list[nn.Parameter], float]]:
+        """Parameters and learning-rate multiplier of each phase, in the order they run."""
+        cfg = self.config
+        discriminators = list(self.discriminator.parameters())
+        if cfg.n_clusters:
+            discriminators += list(self.cluster_discriminator.parameters())
+        return {
+            "reconstruction": (
+                [*self.encoder.parameters(), *self.decoder.parameters()],
+                cfg.reconstruction_lr_scale,
+            ),
+            "discriminator": (discriminators, cfg.adversarial_lr_scale),
+            "generator": (list(self.encoder.parameters()), cfg.adversarial_lr_scale),
+        }
+
+    def _discriminators(self, code: torch.Tensor):
+        """Pairs of (discriminator, its part of the code, a prior draw of that part)."""
+        k = self.config.n_clusters
+        prior = self.sample_prior(len(code)).to(code.dtype)
+        if not k:
+            return [(self.discriminator, code, prior)]
+        return [
+            (self.cluster_discriminator, code[:, :k], prior[:, :k]),
+            (self.discriminator, code[:, k:], prior[:, k:]),
+        ]
+
+    def phase_loss(
+        self, phase: str, x: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The loss of one phase on a batch (module docstring)."""
+        if phase == "reconstruction":
+            recon = self.likelihood.nll(self.decoder(self.encode(x)), x).mean()
+            return recon, {"recon": recon}
+        if phase == "discriminator":
+            with torch.no_grad():  # the encoder is not trained in this phase
+                code = self.encode(x)
+            loss = x.new_zeros(())
+            for d, fake, real in self._discriminators(code):
+                real_logit, fake_logit = d(real), d(fake)  # (batch, 1) each
+                loss = (
+                    loss
+                    + F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
+                    + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit))
+                )
+            return loss, {"discriminator": loss}
+        if phase == "generator":
+            loss = x.new_zeros(())
+            for d, fake, _ in self._discriminators(self.encode(x)):
+                fake_logit = d(fake)
+                # Non-saturating: -log D(E(x)), strong gradients while D still wins.
+                loss = loss + F.binary_cross_entropy_with_logits(
+                    fake_logit, torch.ones_like(fake_logit)
+                )
+            return loss, {"generator": loss}
+        raise ValueError(f"unknown phase {phase!r}; the phases are {PHASES}")
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The reconstruction phase's loss (what a single-objective caller can minimise)."""
+        return self.phase_loss("reconstruction", x)
+
+    @torch.no_grad()
+    def evaluate_batch(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        output = self.decoder(self.encode(x))
+        return {
+            "recon": self.likelihood.nll(output, x).mean(),
+            "squared_error": (self.likelihood.mean(output) - x).pow(2).sum(-1).mean(),
+        }
+
+    def check_data(self, x: torch.Tensor, name: str = "data") -> None:
+        check_input_width(x, self.config.layers[0], name)
+        self.likelihood.check_data(x)
+
+    # numpy conveniences (transform, reconstruct, ...: EncoderDecoder) ------------------------
+
+    def cluster(self, x, batch_size: int = 1024) -> np.ndarray:
+        """Cluster index ``argmax y`` of each row (clustering variant only)."""
+        k = self.config.n_clusters
+        if not k:
+            raise ValueError("this AAE has no cluster head; build it with n_clusters >= 2")
+        return self._apply_numpy(lambda xb: self.encoder(xb)[:, :k], x, batch_size).argmax(1)
+
+    def style(self, x, batch_size: int = 1024) -> np.ndarray:
+        """The continuous code (the style ``z`` in the clustering variant)."""
+        k = self.config.n_clusters
+        return self._apply_numpy(lambda xb: self.encoder(xb)[:, k:], x, batch_size)
