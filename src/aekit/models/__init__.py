@@ -4,6 +4,7 @@ from aekit.models.aae import AAEConfig, AdversarialAutoencoder
 from aekit.models.autoencoder import Autoencoder, AutoencoderConfig
 from aekit.models.base import Model, apply_batched
 from aekit.models.ib_autoencoder import IBAutoencoder, IBAutoencoderConfig
+from aekit.models.vae import VAE, VAEConfig
 from aekit.models.vib import VIBClassifier, VIBConfig
 
 __all__ = [
@@ -14,6 +15,8 @@ __all__ = [
     "IBAutoencoder",
     "IBAutoencoderConfig",
     "Model",
+    "VAE",
+    "VAEConfig",
     "VIBClassifier",
     "VIBConfig",
     "apply_batched",
