@@ -37,7 +37,12 @@ from aekit.data import load_dataset
 from aekit.models import VAE, VAEConfig
 from aekit.train import TrainConfig, Trainer
 from aekit.viz.figures import save_figure
-from aekit.viz.generative import reconstruction_figure, sample_figure
+from aekit.viz.generative import (
+    interpolation_figure,
+    latent_manifold,
+    reconstruction_figure,
+    sample_figure,
+)
 
 TARGET_NLL = 90.0
 PAPER_NLL = 86.76  # Burda et al. 2016, Table 1, VAE k = 1, one stochastic layer
@@ -48,6 +53,40 @@ def binarize_once(x: np.ndarray, seed: int) -> np.ndarray:
     """A fixed Bernoulli(x) draw: the test set every evaluation sees."""
     rng = np.random.default_rng(seed)
     return (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
+
+
+def save_figures(model: VAE, x_train, x_test, out: Path, args) -> dict[str, str]:
+    """Prior samples, reconstructions and interpolations of ``model``; the decoded manifold of a
+    784-200-200-2 VAE trained for ``--manifold-epochs`` (Kingma & Welling's Fig. 4)."""
+    two_d = VAE(VAEConfig(layers=[784, 200, 200, 2], binarize=True))
+    cfg = TrainConfig(
+        epochs=args.manifold_epochs,
+        batch_size=100,
+        val_fraction=0.0,
+        seed=args.seed,
+        progress=not args.no_progress,
+    )
+    run_dir = Path(str(args.run_dir or "runs/bench-vae") + "-2d")
+    Trainer(two_d, cfg, run_dir=run_dir).fit(x_train, resume=(run_dir / "latest.json").is_file())
+    figures = {
+        "samples": sample_figure(model.sample(100, seed=0), (28, 28)),
+        "reconstructions": reconstruction_figure(
+            model, x_test, (28, 28), n=12, title="binarized test images and reconstructions"
+        ),
+        "interpolation": interpolation_figure(model, x_test[:6], x_test[6:12], (28, 28)),
+        "manifold": latent_manifold(
+            two_d.eval(),
+            (28, 28),
+            n=20,
+            title=f"2-d VAE, {args.manifold_epochs} epoch(s): decoded prior quantiles",
+        ),
+    }
+    paths = {}
+    for name, fig in figures.items():
+        path = out.with_name(f"{out.stem}_{name}.png")
+        save_figure(fig, path)
+        paths[name] = str(path)
+    return paths
 
 
 def main() -> int:
@@ -61,6 +100,12 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="2 epochs on 10,000 images, k = 100")
     p.add_argument("--run-dir", type=Path, default=None)
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--manifold-epochs", type=int, default=10, help="of the 2-d VAE for Fig. 4")
+    p.add_argument(
+        "--figures-only",
+        action="store_true",
+        help="draw the figures from the (finished or resumed) run, without the evaluation",
+    )
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args()
 
@@ -73,6 +118,7 @@ def main() -> int:
     if args.quick:
         ds = ds.subset(n_train=10_000, n_test=1_000, seed=0)
         args.epochs, args.k, n_test = min(args.epochs, 2), min(args.k, 100), 1_000
+        args.manifold_epochs = min(args.manifold_epochs, 1)
     run_dir = args.run_dir or Path("runs/bench-vae" + ("-quick" if args.quick else ""))
     out = args.out or Path("benchmarks/results/vae" + ("_quick" if args.quick else "") + ".json")
     threads = torch.get_num_threads()
@@ -113,6 +159,14 @@ def main() -> int:
     )
 
     model.eval()
+    if args.figures_only:
+        figure_paths = save_figures(model, x_train, x_test, out, args)
+        if out.is_file():  # record them in the finished run's results
+            result = json.loads(out.read_text())
+            result["figures"] = figure_paths
+            out.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {', '.join(figure_paths.values())}")
+        return 0
     t0 = time.perf_counter()
     elbo = model.elbo(x_test, seed=args.seed)
     elbo_seconds = time.perf_counter() - t0
@@ -128,18 +182,7 @@ def main() -> int:
         f"{active} active units of 50"
     )
 
-    figures = {
-        "samples": sample_figure(model.sample(100, seed=0), (28, 28)),
-        "reconstructions": reconstruction_figure(
-            model, x_test, (28, 28), n=12, title="binarized test images and reconstructions"
-        ),
-    }
-    figure_paths = {}
-    for name, fig in figures.items():
-        path = out.with_name(f"{out.stem}_{name}.png")
-        save_figure(fig, path)
-        figure_paths[name] = str(path)
-
+    figure_paths = save_figures(model, x_train, x_test, out, args)
     result = {
         "machine": platform.processor() or platform.machine(),
         "torch_threads": threads,

@@ -52,7 +52,8 @@ def test_kl_term_of_the_loss_matches_a_monte_carlo_estimate_from_the_posterior()
     torch.manual_seed(0)
     model = sharpened(VAE(layers="12-8-3"))
     x = torch.from_numpy(binary(6, 12))
-    _, terms = model.loss(x)  # eval mode: the KL weight and step count do not matter here
+    with torch.no_grad():  # eval mode: the KL weight and step count do not matter here
+        _, terms = model.loss(x)
     mu, log_var = model.posterior(x)
     mu, log_var = mu.detach(), log_var.detach()
     assert float(log_var.std()) > 0.3 and float(mu.abs().mean()) > 0.3  # far from N(0, I)
