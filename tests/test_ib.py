@@ -369,3 +369,85 @@ def test_importing_aekit_ib_does_not_import_torch():
     code = "import sys, aekit.ib; assert 'torch' not in sys.modules, 'torch was imported'"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+# Figures, examples and the command line -----------------------------------------------------
+
+
+def test_figures_draw_and_check_their_input(tmp_path):
+    from aekit.viz.figures import save_figure
+    from aekit.viz.ib import cluster_assignments, information_plane
+
+    pxy = random_joint(12, 4, seed=13)
+    ib = beta_sweep(pxy, BETAS[:6], random_state=0)
+    dib = beta_sweep(pxy, BETAS[:6], alpha=0.0, random_state=0)
+    fig = information_plane({"IB": ib, "DIB": dib}, x="h_t", marks={"here": (1.0, 0.1)})
+    assert save_figure(fig, tmp_path / "plane.png").stat().st_size > 10_000
+    fig = cluster_assignments(
+        ib.solutions[-1].encoder, groups=np.arange(12) % 3, weights=pxy.sum(1)
+    )
+    assert save_figure(fig, tmp_path / "clusters.png").stat().st_size > 5_000
+    with pytest.raises(ValueError, match="'i_xt'"):
+        information_plane(ib, x="bits")
+    with pytest.raises(ValueError, match="one label per row"):
+        cluster_assignments(np.eye(3), groups=[0, 1])
+
+
+@pytest.fixture
+def runner():
+    from click.testing import CliRunner
+
+    return CliRunner()
+
+
+def invoke(runner, args, code=0):
+    from aekit.cli import main
+
+    result = runner.invoke(main, [str(a) for a in args])
+    assert result.exit_code == code, (result.output, result.exception)
+    return result
+
+
+def test_cli_users_example_recovers_the_communities(runner, tmp_path):
+    import json
+
+    out = tmp_path / "users"
+    args = ["ib", "example", "users", "--n-samples", 3000, "--restarts", 1, "--out", out]
+    result = invoke(runner, args)
+    assert "adjusted Rand index vs communities" in result.output
+    results = json.loads((out / "results.json").read_text())
+    assert {p.name for p in out.iterdir()} == {
+        "results.json",
+        "information_plane.png",
+        "clusters.png",
+    }
+    fit = results["fit"]
+    # Four planted communities; DIB at beta 5 finds them (plus a few tiny clusters of rare x).
+    assert fit["alpha"] == 0.0 and 4 <= fit["n_clusters"] <= 8
+    assert fit["adjusted_rand_index"] >= 0.7
+    assert fit["adjusted_rand_index"] <= results["best_possible_adjusted_rand_index"] + 1e-9
+    assert fit["i_ty_bits"] <= results["data"]["i_xy_bits"] + 1e-9
+
+
+def test_cli_sequence_example_recovers_the_hidden_state(runner, tmp_path):
+    import json
+
+    out = tmp_path / "sequence"
+    invoke(
+        runner, ["ib", "example", "sequence", "--n-samples", 5000, "--restarts", 1, "--out", out]
+    )
+    results = json.loads((out / "results.json").read_text())
+    fit = results["fit"]
+    assert fit["alpha"] == 1.0 and fit["n_clusters"] == 3
+    assert fit["adjusted_rand_index"] >= results["best_possible_adjusted_rand_index"] - 0.05
+    # Along the capped curve the clusters split 1 -> 3 as beta grows.
+    capped = results["capped_curve"]
+    assert capped["n_clusters"][0] == 1 and capped["n_clusters"][-1] == 3
+
+
+def test_cli_refuses_bad_options(runner, tmp_path):
+    result = invoke(runner, ["ib", "example", "users", "--beta", -1, "--out", tmp_path], code=2)
+    assert "--beta" in result.output
+    result = invoke(runner, ["ib", "example", "weather"], code=2)
+    assert "users" in result.output and "sequence" in result.output
+    assert "example" in invoke(runner, ["ib", "--help"]).output
