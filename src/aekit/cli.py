@@ -37,9 +37,21 @@ from aekit.experiments.ib_examples import format_summary as format_ib_summary
 from aekit.experiments.ib_examples import run_example as run_ib_example
 from aekit.io import atomic_write_text, config_from_dict, load_model
 from aekit.likelihoods import LIKELIHOODS
-from aekit.models import Autoencoder, AutoencoderConfig
+from aekit.models import (
+    VAE,
+    AAEConfig,
+    AdversarialAutoencoder,
+    Autoencoder,
+    AutoencoderConfig,
+    IBAutoencoder,
+    IBAutoencoderConfig,
+    VAEConfig,
+    VIBClassifier,
+    VIBConfig,
+)
 from aekit.models.autoencoder import CONTRACTIVE_METHODS
 from aekit.nn import ACTIVATIONS, parse_layers
+from aekit.priors import PRIORS
 from aekit.regularizers import CORRUPTIONS
 from aekit.train import (
     NonFiniteLossError,
@@ -51,6 +63,8 @@ from aekit.train import (
     train_config_from_dict,
 )
 from aekit.train.trainer import OPTIMIZERS, SCHEDULES
+from aekit.viz.figures import save_figure
+from aekit.viz.generative import sample_figure
 
 # Choices come from the library's own registries, so a new activation or likelihood shows up
 # here without touching this file.
@@ -61,6 +75,16 @@ CONTRACTIVE_CHOICES = list(CONTRACTIVE_METHODS)
 OPTIMIZER_CHOICES = list(OPTIMIZERS)
 SCHEDULE_CHOICES = list(SCHEDULES)
 PRETRAIN_CHOICES = ["none", "ae", "rbm"]
+# `aekit train --model NAME`: the class, its config, and whether it learns from labels
+# ("labels": always; "optional": a conditional VAE when --conditional).
+MODELS: dict[str, tuple[type, type, str]] = {
+    "autoencoder": (Autoencoder, AutoencoderConfig, "no"),
+    "vae": (VAE, VAEConfig, "optional"),
+    "aae": (AdversarialAutoencoder, AAEConfig, "no"),
+    "vib": (VIBClassifier, VIBConfig, "labels"),
+    "ib-autoencoder": (IBAutoencoder, IBAutoencoderConfig, "labels"),
+}
+PRIOR_CHOICES = sorted(PRIORS)
 ARRAY_SUFFIXES = (".npy", ".csv")
 EXIT_INTERRUPTED = 130
 
@@ -225,15 +249,18 @@ def _resolve_model_dir(path: str) -> Path:
     )
 
 
-def _load_model(path: str):
+def _load_model(path: str, needs: tuple[str, ...] = ("transform", "reconstruct")):
+    """The saved model, refused with a clear message when it lacks a method the command uses."""
     model_dir = _resolve_model_dir(path)
     try:
         model = load_model(model_dir)
     except (ValueError, TypeError, FileNotFoundError) as err:
         raise click.BadParameter(_one_line(err), param_hint="'MODEL_DIR'") from None
-    if not hasattr(model, "transform") or not hasattr(model, "reconstruct"):
+    missing = [name for name in needs if not hasattr(model, name)]
+    if missing:
         raise click.BadParameter(
-            f"{model_dir} holds a {type(model).__name__}, which has no encoder to use here",
+            f"{model_dir} holds a {type(model).__name__}, which cannot {missing[0]}; this "
+            "command needs a model that can",
             param_hint="'MODEL_DIR'",
         )
     return model.eval()
@@ -297,7 +324,12 @@ MODEL_FLAGS = (
 )  # fmt: skip
 TRAIN_FLAGS = (
     "epochs", "batch_size", "optimizer", "lr", "lr_schedule", "val_fraction", "patience",
-    "seed", "device", "bf16", "progress",
+    "seed", "ema_decay", "device", "bf16", "progress",
+)  # fmt: skip
+# Flags of the other models; None means "that model's own default".
+OTHER_MODEL_FLAGS = (
+    "beta", "kl_warmup_steps", "binarize", "prior", "n_clusters", "discriminator_layers",
+    "label_weight",
 )  # fmt: skip
 MODEL_DEFAULTS: dict[str, Any] = {
     **{f.name: f.default for f in fields(AutoencoderConfig) if f.name in MODEL_FLAGS},
@@ -306,8 +338,11 @@ MODEL_DEFAULTS: dict[str, Any] = {
 TRAIN_DEFAULTS: dict[str, Any] = {
     f.name: f.default for f in fields(TrainConfig) if f.name in TRAIN_FLAGS
 }
+OTHER_MODEL_DEFAULTS: dict[str, Any] = dict.fromkeys(OTHER_MODEL_FLAGS)
 # Settings of `aekit train` beyond TrainConfig's fields, also accepted in the [train] table.
 EXTRA_TRAIN_KEYS = ("pretrain", "threads")
+# Keys of the [model] table beyond the configs' fields.
+EXTRA_MODEL_KEYS = ("name", "conditional")
 
 
 _THREADS_OPTION = click.option(
@@ -328,6 +363,16 @@ def _set_threads(threads: int | None) -> None:
 def _model_train_options(fn: Callable) -> Callable:
     M, T = MODEL_DEFAULTS, TRAIN_DEFAULTS
     options = [
+        click.option(
+            "--model",
+            "model_name",
+            type=click.Choice(list(MODELS)),
+            default="autoencoder",
+            show_default=True,
+            help="What to train: a (deep, sparse, denoising, contractive) autoencoder, a VAE, "
+            "an adversarial autoencoder, a VIB classifier or an IB autoencoder (the last two "
+            "learn from the data's labels). Options of other models are refused.",
+        ),
         click.option(
             "--layers",
             default=M["layers"],
@@ -419,6 +464,62 @@ def _model_train_options(fn: Callable) -> Callable:
             default=M["corruption_level"],
             show_default=True,
             help="Masking / salt-and-pepper probability, or the Gaussian noise's std.",
+        ),
+        click.option(
+            "--beta",
+            type=click.FloatRange(min=0),
+            default=None,
+            help="vae, vib, ib-autoencoder: weight of the KL term (the rate). [default: the "
+            "model's: 1 for vae, 1e-3 for vib, 1e-2 for ib-autoencoder]",
+        ),
+        click.option(
+            "--kl-warmup-steps",
+            type=click.IntRange(min=0),
+            default=None,
+            help="vae: ramp the KL weight from 0 to beta over this many steps. [default: 0]",
+        ),
+        click.option(
+            "--binarize/--no-binarize",
+            default=None,
+            help="vae: resample every training batch as Bernoulli(x) (dynamic binarization). "
+            "[default: off]",
+        ),
+        click.option(
+            "--conditional",
+            is_flag=True,
+            default=False,
+            help="vae: a conditional VAE on the data's labels. [default: off]",
+        ),
+        click.option(
+            "--prior",
+            type=click.Choice(PRIOR_CHOICES),
+            default=None,
+            help="aae: the prior the codes are matched to (gaussian_ring and swiss_roll need a "
+            "2-d code). [default: gaussian]",
+        ),
+        click.option(
+            "--n-clusters",
+            type=click.IntRange(min=0),
+            default=None,
+            help="aae: unsupervised clustering into this many clusters (0: none). [default: 0]",
+        ),
+        click.option(
+            "--discriminator-layers",
+            default=None,
+            help="aae: hidden widths of the discriminator, dash-separated. [default: 1000-1000]",
+        ),
+        click.option(
+            "--label-weight",
+            type=click.FloatRange(min=0),
+            default=None,
+            help="ib-autoencoder: weight of the label term -log q(y|z). [default: 1]",
+        ),
+        click.option(
+            "--ema-decay",
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            default=None,
+            help="Train with a moving average of the weights (Polyak averaging) of this decay; "
+            "the average is the final model. [default: none]",
         ),
         click.option(
             "--pretrain",
@@ -527,7 +628,8 @@ def _read_config_file(path: str) -> dict[str, dict[str, Any]]:
     except OSError as err:
         raise click.BadParameter(_one_line(err), param_hint=hint) from None
     known = {
-        "model": {f.name for f in fields(AutoencoderConfig)},
+        "model": {f.name for _, cfg, _ in MODELS.values() for f in fields(cfg)}
+        | set(EXTRA_MODEL_KEYS),
         "train": {f.name for f in fields(TrainConfig)} | set(EXTRA_TRAIN_KEYS),
     }
     unknown_tables = sorted(set(data) - {"data", "model", "train"})
@@ -559,6 +661,82 @@ def _merge(ctx: click.Context, names, table: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _from_user(ctx: click.Context, name: str) -> bool:
+    return ctx.get_parameter_source(name) in (
+        ParameterSource.COMMANDLINE,
+        ParameterSource.ENVIRONMENT,
+    )
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _other_model_kwargs(
+    ctx: click.Context, model_name: str, table: dict[str, Any], n_features: int
+) -> dict[str, Any]:
+    """Config fields of a non-autoencoder model from flags given and the [model] table; any
+    flag or key that model does not have is refused, so nothing is silently ignored."""
+    config_cls = MODELS[model_name][1]
+    known = {f.name for f in fields(config_cls)}
+    out: dict[str, Any] = {}
+    for name in (*MODEL_FLAGS, *OTHER_MODEL_FLAGS):
+        if _from_user(ctx, name):
+            value = ctx.params[name]
+        elif name in table:
+            value = table[name]
+        else:
+            continue
+        if name not in known:
+            flags = sorted(k for k in (*MODEL_FLAGS, *OTHER_MODEL_FLAGS) if k in known)
+            raise click.UsageError(
+                f"{_flag(name)} does not apply to --model {model_name}; its options are "
+                f"{', '.join(map(_flag, flags))} (and in a --config [model] table: "
+                f"{', '.join(sorted(known - set(flags)))})"
+            )
+        out[name] = value
+    unknown = sorted(set(table) - known - set(out))
+    if unknown:
+        raise click.UsageError(
+            f"[model] keys {unknown} do not apply to --model {model_name}; its keys are "
+            f"{sorted(known)}"
+        )
+    if "layers" in out:
+        out["layers"] = _resolve_layers(out["layers"], n_features)
+    else:  # the model's own default architecture, on the data's width
+        default = config_cls().layers
+        out["layers"] = [n_features, *default[1:]]
+    if isinstance(out.get("discriminator_layers"), str):
+        try:
+            out["discriminator_layers"] = [
+                int(w) for w in out["discriminator_layers"].replace(",", "-").split("-") if w
+            ]
+        except ValueError:
+            raise click.BadParameter(
+                f"{out['discriminator_layers']!r} is not a dash-separated list of widths, "
+                "e.g. 1000-1000",
+                param_hint="'--discriminator-layers'",
+            ) from None
+    return out
+
+
+def _labels_for(model_name: str, conditional: bool, data) -> np.ndarray | None:
+    """The training labels the model learns from, or None; a clear error when missing."""
+    mode = MODELS[model_name][2]
+    if conditional and mode != "optional":
+        raise click.UsageError(f"--conditional applies to --model vae, not {model_name}")
+    if mode == "labels" or (mode == "optional" and conditional):
+        if data.y_train is None:
+            raise click.BadParameter(
+                f"--model {model_name}{' --conditional' if conditional else ''} learns from "
+                f"labels, and {data.name} has none; use a labelled data set (mnist, digits, "
+                "an .npz with y_train) or another model",
+                param_hint="'--data'",
+            )
+        return data.y_train
+    return None
+
+
 # Interrupts ----------------------------------------------------------------------------------
 
 
@@ -580,13 +758,24 @@ def _interrupted(ctx: click.Context, run_dir: Path) -> None:
     ctx.exit(EXIT_INTERRUPTED)
 
 
-def _report_training(model, history, data, seconds: float, run_dir: Path) -> None:
+def _report_training(
+    model, history, data, seconds: float, run_dir: Path, labelled: bool = False
+) -> None:
     layers = "-".join(map(str, model.config.layers))
     best = f", best epoch {history.best_epoch}" if history.best_epoch is not None else ""
     click.echo(
-        f"trained a {layers} autoencoder on {data.name} for {len(history.records)} epochs "
-        f"in {seconds:.1f} s{best}"
+        f"trained a {layers} {model.registered_name} on {data.name} for "
+        f"{len(history.records)} epochs in {seconds:.1f} s{best}"
     )
+    if not isinstance(model, Autoencoder):
+        # Each model's own held-out metrics (ELBO terms, error, reconstruction NLL, ...).
+        if len(data.x_test):
+            scorer = Trainer(model, TrainConfig(device=str(model.device), progress=False))
+            metrics = scorer.evaluate(data.x_test, y=data.y_test if labelled else None)
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+            click.echo(f"test: {shown}")
+        click.echo(f"model saved to {run_dir / 'model'}")
+        return
     train_err = mean_squared_error_per_sample(data.x_train, model.reconstruct(data.x_train))
     click.echo(f"train error (squared error per sample): {train_err:.4f}")
     if len(data.x_test):
@@ -750,7 +939,15 @@ def train(
             f"{run_path} already holds a run; continue it with `aekit resume {run_path}` or "
             "pass --overwrite to start afresh"
         )
-    model_kwargs = _merge(ctx, MODEL_DEFAULTS, tables["model"])
+    model_table = dict(tables["model"])
+    file_model = model_table.pop("name", None)
+    conditional = bool(ctx.params["conditional"] or model_table.pop("conditional", False))
+    model_name = ctx.params["model_name"] if _from_user(ctx, "model_name") else file_model
+    model_name = model_name or "autoencoder"
+    if model_name not in MODELS:
+        raise click.BadParameter(
+            f"unknown model {model_name!r}; choose one of {list(MODELS)}", param_hint="'--model'"
+        )
     train_kwargs = _merge(ctx, TRAIN_DEFAULTS, tables["train"])
     extra = _merge(ctx, EXTRA_TRAIN_KEYS, tables["train"])
     pretrain = extra["pretrain"]
@@ -768,16 +965,34 @@ def train(
             f"unknown pretrain {pretrain!r}; choose one of {PRETRAIN_CHOICES}",
             param_hint="'--pretrain'",
         )
+    if pretrain != "none" and model_name != "autoencoder":
+        raise click.UsageError(f"--pretrain applies to --model autoencoder, not {model_name}")
+    if model_name == "autoencoder":
+        for name in OTHER_MODEL_FLAGS:
+            if _from_user(ctx, name) or name in model_table:
+                raise click.UsageError(
+                    f"{_flag(name)} does not apply to --model autoencoder; pick the model it "
+                    "belongs to with --model"
+                )
 
     data = _load_data(spec)
-    model_kwargs["layers"] = _resolve_layers(model_kwargs["layers"], data.n_features)
-    model_config = AutoencoderConfig(**model_kwargs)
+    labels = _labels_for(model_name, conditional, data)
+    model_cls, config_cls, _ = MODELS[model_name]
+    if model_name == "autoencoder":
+        model_kwargs = _merge(ctx, MODEL_DEFAULTS, model_table)
+        model_kwargs["layers"] = _resolve_layers(model_kwargs["layers"], data.n_features)
+    else:
+        model_kwargs = _other_model_kwargs(ctx, model_name, model_table, data.n_features)
+    if labels is not None and "n_classes" in {f.name for f in fields(config_cls)}:
+        model_kwargs.setdefault("n_classes", int(labels.max()) + 1)
+    model_config = config_cls(**model_kwargs)
     train_config = TrainConfig(**train_kwargs)
     metadata = {
         "command": "aekit train",
         "aekit_version": __version__,
         "data": spec,
         "pretrain": pretrain,
+        "labels": labels is not None,
     }
 
     if overwrite:
@@ -805,13 +1020,13 @@ def train(
                 pretrainer=rbm_pretrainer(model_config, train_overrides=overrides),
             )
         else:
-            model = Autoencoder(model_config)
+            model = model_cls(model_config)
         trainer = Trainer(model, train_config, run_dir=run_path, run_metadata=metadata)
-        history = trainer.fit(data.x_train)
+        history = trainer.fit(data.x_train, y_train=labels)
     except KeyboardInterrupt:
         _interrupted(ctx, run_path)
         return
-    _report_training(model, history, data, time.perf_counter() - t0, run_path)
+    _report_training(model, history, data, time.perf_counter() - t0, run_path, labels is not None)
 
 
 @main.command(context_settings=CONTEXT_SETTINGS)
@@ -848,10 +1063,10 @@ def resume(
         run = load_run(run_path)
     except FileNotFoundError as err:
         raise click.BadParameter(_one_line(err), param_hint="'RUN_DIR'") from None
-    if run.get("model") != "autoencoder":
+    if run.get("model") not in MODELS:
         raise click.BadParameter(
-            f"{run_path} holds a {run.get('model')!r} run; `aekit resume` continues autoencoder "
-            "runs of `aekit train`",
+            f"{run_path} holds a {run.get('model')!r} run; `aekit resume` continues runs of "
+            f"`aekit train` ({', '.join(MODELS)})",
             param_hint="'RUN_DIR'",
         )
     metadata = run.get("metadata") or {}
@@ -867,21 +1082,23 @@ def resume(
             "again with `aekit train`",
             param_hint="'RUN_DIR'",
         )
-    model_config = config_from_dict(AutoencoderConfig, run["model_config"])
+    model_cls, config_cls, _ = MODELS[run["model"]]
+    model_config = config_from_dict(config_cls, run["model_config"])
     train_config = train_config_from_dict(run["train_config"])
     overrides = {k: v for k, v in (("device", device), ("progress", progress)) if v is not None}
     train_config = replace(train_config, **overrides)
     data = _load_data(metadata["data"], hint="'RUN_DIR' (its recorded data)")
     _set_threads(threads)
-    model = Autoencoder(model_config)
+    model = model_cls(model_config)
+    labels = data.y_train if metadata.get("labels") else None
     trainer = Trainer(model, train_config, run_dir=run_path, run_metadata=metadata)
     t0 = time.perf_counter()
     try:
-        history = trainer.fit(data.x_train, resume=True)
+        history = trainer.fit(data.x_train, resume=True, y_train=labels)
     except KeyboardInterrupt:
         _interrupted(ctx, run_path)
         return
-    _report_training(model, history, data, time.perf_counter() - t0, run_path)
+    _report_training(model, history, data, time.perf_counter() - t0, run_path, labels is not None)
 
 
 _DATA_ARG_HELP = "A .npy/.npz/.csv file, or a data set name."
@@ -910,9 +1127,9 @@ def _model_rows_inputs(fn: Callable) -> Callable:
     return fn
 
 
-def _model_and_rows(model_dir, data_name, data_dir, data_option, split):
+def _model_and_rows(model_dir, data_name, data_dir, data_option, split, needs: str):
     """The trained model and the rows to apply it to, their width checked against it."""
-    model = _load_model(model_dir)
+    model = _load_model(model_dir, (needs,))
     x = _load_rows(data_name, data_dir, _parse_data_options(data_option), split)
     _check_width(x, model)
     return model, x
@@ -934,7 +1151,7 @@ def encode(model_dir, data_name, data_dir, data_option, split, out_path) -> None
 
     MODEL_DIR is a run directory of `aekit train` (its model/ is used) or a saved model.
     """
-    model, x = _model_and_rows(model_dir, data_name, data_dir, data_option, split)
+    model, x = _model_and_rows(model_dir, data_name, data_dir, data_option, split, "transform")
     where = _write_array(model.transform(x), out_path)
     if out_path is not None:
         click.echo(f"wrote {len(x)} codes of size {model.config.layers[-1]} to {where}")
@@ -956,7 +1173,7 @@ def reconstruct(model_dir, data_name, data_dir, data_option, split, out_path) ->
 
     MODEL_DIR is a run directory of `aekit train` (its model/ is used) or a saved model.
     """
-    model, x = _model_and_rows(model_dir, data_name, data_dir, data_option, split)
+    model, x = _model_and_rows(model_dir, data_name, data_dir, data_option, split, "reconstruct")
     where = _write_array(model.reconstruct(x), out_path)
     click.echo(f"wrote {len(x)} reconstructions to {where}")
 
@@ -1021,6 +1238,97 @@ def _evaluate_numbers(model, data) -> dict[str, Any]:
     out["autoencoder"] = ae
     out["pca"] = pca_out
     return out
+
+
+@main.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--n", "n_samples", type=click.IntRange(min=1), default=64, show_default=True,
+    help="How many samples to draw.",
+)  # fmt: skip
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A .png image grid (square inputs, or --image-shape) or a .npy array. [default: "
+    "samples.png beside the model for square inputs, else samples.npy]",
+)
+@click.option(
+    "--image-shape",
+    default=None,
+    metavar="HxW",
+    help="Height x width of one sample's image, e.g. 28x28. [default: square inputs]",
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the draws."
+)
+@click.option(
+    "--label",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Conditional VAE: the class to draw. [default: every class in turn]",
+)
+@_user_errors
+def sample(model_dir, n_samples, out_path, image_shape, seed, label) -> None:
+    """Draw samples from a trained generative model (vae, aae) and save them.
+
+    The samples are the decoder's means at codes drawn from the model's prior, reproducible
+    from --seed. MODEL_DIR is a run directory of `aekit train` or a saved model.
+    """
+    model = _load_model(model_dir, ("sample",))
+    n_features = model.config.layers[0]
+    shape = _image_shape(image_shape, n_features)
+    if out_path is None:
+        name = "samples.png" if shape is not None else "samples.npy"
+        out_path = str(_resolve_model_dir(model_dir) / name)
+    suffix = Path(out_path).suffix.lower()
+    if suffix not in (".png", ".npy"):
+        raise click.BadParameter(
+            f"{out_path} must end in .png (an image grid) or .npy (the array)",
+            param_hint="'--out'",
+        )
+    kwargs: dict[str, Any] = {"seed": seed}
+    n_classes = getattr(model.config, "n_classes", 0)
+    if isinstance(model, VAE) and n_classes:
+        kwargs["y"] = (
+            np.full(n_samples, label) if label is not None else np.arange(n_samples) % n_classes
+        )
+    elif label is not None:
+        raise click.BadParameter(
+            "--label needs a conditional VAE (trained with --conditional)", param_hint="'--label'"
+        )
+    x = np.asarray(model.sample(n_samples, **kwargs))  # (n, n_features)
+    if suffix == ".npy":
+        _write_array(x, out_path)
+        click.echo(f"wrote {n_samples} samples of {n_features} features to {out_path}")
+        return
+    if shape is None:
+        raise click.BadParameter(
+            f"the model's {n_features} features are not a square image; pass --image-shape "
+            "HxW or write a .npy",
+            param_hint="'--out'",
+        )
+    save_figure(sample_figure(x, shape, title=f"{n_samples} samples (seed {seed})"), out_path)
+    click.echo(f"wrote a grid of {n_samples} samples to {out_path}")
+
+
+def _image_shape(text: str | None, n_features: int) -> tuple[int, int] | None:
+    if text is None:
+        side = int(round(n_features**0.5))
+        return (side, side) if side * side == n_features else None
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not HxW, e.g. 28x28", param_hint="'--image-shape'"
+        ) from None
+    if h * w != n_features:
+        raise click.BadParameter(
+            f"{h}x{w} = {h * w} pixels, but a sample has {n_features} features",
+            param_hint="'--image-shape'",
+        )
+    return h, w
 
 
 @main.group(context_settings=CONTEXT_SETTINGS)

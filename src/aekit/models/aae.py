@@ -176,12 +176,21 @@ class AdversarialAutoencoder(EncoderDecoder):
         return torch.cat([F.one_hot(y, k).to(z.dtype), z], -1)
 
     @torch.no_grad()
-    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
-        """``n`` samples in data space (the decoder's means at prior draws), seeded."""
+    def sample(
+        self, n: int, seed: int | None = None, generator: torch.Generator | None = None
+    ) -> np.ndarray:
+        """``n`` samples in data space, ``(n, n_features)``: the decoder's means at prior
+        draws made on the CPU from ``generator`` (or one seeded with ``seed``)."""
+        if not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"n must be a positive integer (samples to draw), got {n!r}")
+        if generator is not None and seed is not None:
+            raise ValueError("pass either seed or generator, not both")
+        if generator is None and seed is not None:
+            generator = torch.Generator().manual_seed(int(seed))
         was_training = self.training
         self.eval()
         try:
-            return self.decode(self.sample_prior(n, torch.Generator().manual_seed(seed)))
+            return self.decode(self.sample_prior(int(n), generator)).float().cpu().numpy()
         finally:
             self.train(was_training)
 

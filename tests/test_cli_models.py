@@ -1,0 +1,171 @@
+"""`aekit train --model vae|aae|vib|ib-autoencoder`, `aekit resume` of them, `aekit sample`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import aekit.cli
+import aekit.train
+from aekit.cli import main
+from aekit.io import load_model, load_tensors
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, args: list, code: int = 0):
+    result = runner.invoke(main, [str(a) for a in args])
+    assert result.exit_code == code, (result.output, result.exception)
+    return result
+
+
+def train(out: Path, model: str, *extra) -> list:
+    return [
+        "train", "--data", "digits", "--model", model, "--epochs", 2, "--batch-size", 64,
+        "--no-progress", "--device", "cpu", "--out", out, *extra,
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("model", "extra", "cls", "shown"),
+    [
+        ("vae", ["--layers", "auto-32-2", "--beta", 0.5, "--binarize"], "VAE", "nelbo"),
+        ("aae", ["--layers", "auto-32-2", "--discriminator-layers", "16-16"], "Advers", "recon"),
+        ("vib", ["--layers", "auto-32-4", "--beta", 1e-3], "VIBClassifier", "error"),
+        ("ib-autoencoder", ["--layers", "auto-32-4", "--label-weight", 2], "IBAutoencoder", "ce"),
+    ],
+)  # fmt: skip
+def test_train_each_model_kind_and_report_its_own_metrics(
+    runner, tmp_path, model, extra, cls, shown
+):
+    out = invoke(runner, train(tmp_path / "run", model, *extra)).output
+    assert f"64-32-{extra[1][-1]} {model} on digits for 2 epochs" in out
+    assert f"test: {shown}" in out or f", {shown} " in out
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["model"] == model
+    assert run["metadata"]["labels"] == (model in ("vib", "ib-autoencoder"))
+    loaded = load_model(tmp_path / "run" / "model")
+    assert type(loaded).__name__.startswith(cls)
+    if model == "vae":
+        assert loaded.config.beta == 0.5 and loaded.config.binarize
+    if model == "vib":
+        assert loaded.config.n_classes == 10  # from the labels
+
+
+def test_a_supervised_run_resumes_with_its_labels_to_the_uninterrupted_weights(
+    runner, tmp_path, monkeypatch
+):
+    args = ["--layers", "auto-16-4", "--epochs", 4, "--ema-decay", 0.9]
+    full = tmp_path / "full"
+    invoke(runner, train(full, "ib-autoencoder", *args))
+
+    class InterruptAfterTwo(aekit.train.Trainer):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+
+            def stop(trainer, record):
+                if record["epoch"] == 2:
+                    raise KeyboardInterrupt
+
+            self.callbacks.append(stop)
+
+    cut = tmp_path / "cut"
+    with monkeypatch.context() as patch:
+        patch.setattr(aekit.cli, "Trainer", InterruptAfterTwo)
+        invoke(runner, train(cut, "ib-autoencoder", *args), code=130)
+    out = invoke(runner, ["resume", cut, "--no-progress"]).output
+    assert "ib-autoencoder on digits for 4 epochs" in out
+    want = load_tensors(full / "model" / "model.safetensors")
+    got = load_tensors(cut / "model" / "model.safetensors")
+    for key in want:
+        torch.testing.assert_close(got[key], want[key], rtol=0, atol=1e-6)
+
+
+def test_sample_writes_a_grid_or_an_array_reproducibly(runner, tmp_path):
+    run = tmp_path / "vae"
+    invoke(runner, train(run, "vae", "--layers", "auto-16-2"))
+    out = invoke(runner, ["sample", run, "--n", 12]).output
+    assert "grid of 12 samples" in out and (run / "model" / "samples.png").is_file()
+    a, b, c = tmp_path / "a.npy", tmp_path / "b.npy", tmp_path / "c.npy"
+    invoke(runner, ["sample", run, "--n", 5, "--out", a, "--seed", 3])
+    invoke(runner, ["sample", run, "--n", 5, "--out", b, "--seed", 3])
+    invoke(runner, ["sample", run, "--n", 5, "--out", c, "--seed", 4])
+    xa, xb, xc = np.load(a), np.load(b), np.load(c)
+    assert xa.shape == (5, 64) and np.array_equal(xa, xb) and not np.array_equal(xa, xc)
+    assert xa.min() >= 0 and xa.max() <= 1  # Bernoulli means
+    invoke(runner, ["sample", run, "--n", 4, "--image-shape", "4x16", "--out", tmp_path / "s.png"])
+
+
+def test_conditional_vae_samples_the_class_asked_for(runner, tmp_path):
+    run = tmp_path / "cvae"
+    invoke(runner, train(run, "vae", "--layers", "auto-16-2", "--conditional"))
+    model = load_model(run / "model")
+    assert model.config.n_classes == 10
+    out = tmp_path / "threes.npy"
+    invoke(runner, ["sample", run, "--n", 6, "--label", 3, "--out", out])
+    np.testing.assert_allclose(np.load(out), model.sample(6, seed=0, y=np.full(6, 3)), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--model", "vae", "--sparsity-weight", 1], 2, "--sparsity-weight does not apply"),
+        (["--model", "aae", "--beta", 1], 2, "--beta does not apply to --model aae"),
+        (["--beta", 1], 2, "--beta does not apply to --model autoencoder"),
+        (["--model", "vib", "--conditional"], 2, "--conditional applies to --model vae"),
+        (["--model", "vae", "--pretrain", "rbm"], 2, "--pretrain applies to --model autoencoder"),
+        (["--model", "aae", "--prior", "swiss_roll"], 1, "2-D"),
+    ],
+)
+def test_options_of_another_model_are_refused(runner, tmp_path, args, code, message):
+    result = invoke(runner, ["train", "--data", "digits", "--out", tmp_path / "r", *args], code)
+    assert message in result.output
+
+
+def test_models_needing_labels_refuse_unlabelled_data(runner, tmp_path):
+    x = np.random.default_rng(0).random((50, 8), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    result = invoke(
+        runner,
+        ["train", "--data", tmp_path / "x.npy", "--model", "vib", "--out", tmp_path / "r"],
+        2,
+    )
+    assert "learns from labels" in result.output
+
+
+def test_commands_refuse_models_without_the_method(runner, tmp_path):
+    vib, ae = tmp_path / "vib", tmp_path / "ae"
+    invoke(runner, train(vib, "vib", "--layers", "auto-16-4"))
+    result = invoke(
+        runner, ["reconstruct", vib, "--data", "digits", "--out", tmp_path / "r.npy"], 2
+    )
+    assert "VIBClassifier, which cannot reconstruct" in result.output
+    invoke(
+        runner, ["encode", vib, "--data", "digits", "--split", "test", "--out", tmp_path / "z.npy"]
+    )
+    assert np.load(tmp_path / "z.npy").shape == (450, 4)
+    invoke(runner, train(ae, "autoencoder", "--layers", "auto-16-4"))
+    result = invoke(runner, ["sample", ae], 2)
+    assert "cannot sample" in result.output
+    vae = tmp_path / "vae"
+    invoke(runner, train(vae, "vae", "--layers", "auto-16-2"))
+    assert "not HxW" in invoke(runner, ["sample", vae, "--image-shape", "8by8"], 2).output
+    assert "5x5 = 25" in invoke(runner, ["sample", vae, "--image-shape", "5x5"], 2).output
+    assert "--conditional" in invoke(runner, ["sample", vae, "--label", 1], 2).output
+    assert ".png" in invoke(runner, ["sample", vae, "--out", tmp_path / "s.txt"], 2).output
