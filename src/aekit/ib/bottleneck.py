@@ -141,15 +141,13 @@ def _logits(
 
 
 def _soft_encoder(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Softmax over t of (n_x, n_t) logits, in place; returns q(t|x) and H(T|X=x) in nats."""
-    logits -= logits.max(1, keepdims=True)
-    encoder = np.exp(logits)
+    """Softmax over t of (n_x, n_t) logits, in place: q(t|x) and log Z(x) of shape (n_x,)."""
+    top = logits.max(1, keepdims=True)
+    logits -= top
+    encoder = np.exp(logits, out=logits)
     z = encoder.sum(1)
     encoder /= z[:, None]
-    # H(T|X=x) = -sum_t q log q with log q = logits - log z; the logits are finite (INF_KL is),
-    # so underflowed entries contribute 0 * finite = 0.
-    h_t_x = np.log(z) - np.einsum("ij,ij->i", encoder, logits)
-    return encoder, h_t_x
+    return encoder, np.log(z) + top[:, 0]
 
 
 def _cost(
@@ -269,7 +267,14 @@ def _merge_within(
 def _solve_soft(
     problem: _Problem, encoder: np.ndarray, beta: float, alpha: float, tol: float, max_iter: int
 ) -> _Fit:
-    h_t_x = problem.px @ entr(encoder).sum(1)  # nats
+    """Algorithm 1 from a starting encoder until the free energy settles within ``tol`` bits.
+
+    The convergence test watches ``F = -alpha sum_x p(x) log Z(x)``, which for the encoder just
+    computed and the decoder it was computed from equals ``H(T) - alpha H(T|X) + beta
+    E[KL]``-like terms of the cost (Tishby et al.'s free energy, generalized; the logits here
+    differ from the paper's by a constant per x, which shifts F by a constant). It costs one
+    dot product where the cost itself would need the entropy of the whole encoder each step.
+    """
     previous = np.inf
     converged = False
     for it in range(1, max_iter + 1):
@@ -279,14 +284,12 @@ def _solve_soft(
             encoder = _merge_rounded(problem, encoder, *_decoder(problem, encoder))
             encoder = _drop_empty(encoder, problem.px @ encoder)
             qt, qty = _decoder(problem, encoder)
-            h_t_x = problem.px @ entr(encoder).sum(1)
-        objective = _cost(problem, qt, qty, h_t_x / LN2, beta, alpha)[0]
-        if abs(previous - objective) <= tol:
+        encoder, log_z = _soft_encoder(_logits(problem, qt, qty, beta, 1.0 / alpha))
+        free_energy = -alpha * float(problem.px @ log_z) / LN2
+        if abs(previous - free_energy) <= tol:
             converged = True
             break
-        previous = objective
-        encoder, h_x = _soft_encoder(_logits(problem, qt, qty, beta, 1.0 / alpha))
-        h_t_x = problem.px @ h_x
+        previous = free_energy
     encoder = _drop_empty(encoder, problem.px @ encoder)
     return _evaluate(problem, encoder, beta, alpha, it, converged)
 
