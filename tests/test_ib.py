@@ -168,6 +168,23 @@ def test_one_step_matches_a_direct_loop(alpha):
     np.testing.assert_allclose(fast, slow_step(pxy, encoder, beta=2.5, alpha=alpha), atol=1e-12)
 
 
+@pytest.mark.parametrize("alpha", [1.0, 0.5])
+def test_each_step_lowers_the_cost(alpha):
+    # Every update minimises the free energy with the rest held fixed, so the cost of the
+    # successive encoders (each with its own consistent decoder) never rises.
+    pxy = random_joint(12, 5, seed=14)
+    problem = ib_impl._prepare(check_joint(pxy))
+    encoder = np.random.default_rng(15).dirichlet(np.ones(6), size=12)
+    costs = []
+    for _ in range(40):
+        costs.append(ib_impl._evaluate(problem, encoder, 4.0, alpha, 0, False).objective)
+        encoder = ib_impl._step(problem, encoder, beta=4.0, alpha=alpha)
+        # As the solver does: a cluster whose q(t) reached 0 is gone for good.
+        encoder = ib_impl._drop_empty(encoder, problem.px @ encoder)
+    assert np.all(np.diff(costs) <= 1e-12)
+    assert costs[-1] < costs[0] - 0.1
+
+
 def test_infinite_kl_excludes_a_cluster_without_nans():
     # x0 needs y1, which cluster 1 never emits: KL = inf, so q(t=1 | x0) must be exactly 0.
     pxy = np.array([[0.25, 0.25], [0.5, 0.0]])

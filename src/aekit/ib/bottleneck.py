@@ -22,17 +22,22 @@ so ``alpha = 1`` is IB (``H(T) - H(T|X) = I(X;T)``) and ``alpha = 0`` is DIB. Wi
     q(t)   = sum_x p(x) q(t|x)
     q(y|t) = sum_x q(t|x) p(x, y) / q(t).
 
-Each step does not increase L (the decoder update is the exact minimiser for a fixed encoder and
-vice versa), so iterating until L changes by less than ``tol`` finds a local optimum; restarts
-and annealing in beta (:func:`beta_sweep`) look for the global one. Clusters whose ``q(t)``
-falls to zero are dropped (DIB empties clusters outright), and soft clusters whose ``q(y|t)``
-coincide are merged, which changes neither I(T;Y) nor L at a fixed point.
+For ``alpha > 0`` each step lowers the free energy ``F = -alpha sum_x p(x) log Z(x)`` (each
+update minimises it with the others held fixed, as in Tishby et al.'s convergence argument),
+and the iteration runs until F changes by at most ``tol`` bits. DIB's argmax step scores each
+x against clusters that still contain it, so its fixed points are refined by an exact local
+search (single-x moves and cluster merges that lower L). Restarts, annealing in beta and the
+one-cluster candidate (:func:`beta_sweep`) look for the global optimum. Clusters whose
+``q(t)`` falls to zero are dropped (DIB empties clusters outright), and soft clusters whose
+``q(y|t)`` coincide are merged, which keeps I(T;Y) and cannot raise L.
 
-The hot loop is two matrix products per step: ``q(t, y) = q(t|x)^T p(x, y)`` and the KL matrix
-``d = sum_y p(y|x) log p(y|x) - p(y|x) @ log q(y|t)^T`` of shape (n_x, n_t); a zero in
-``q(y|t)`` where ``p(y|x) > 0`` makes ``d`` infinite (through a support product, never a
-``log 0``). Internally logarithms are natural; every reported quantity is in bits (beta is
-the same number in either unit).
+The hot loop is two matrix products per step: ``q(t, y) = q(t|x)^T p(x, y)`` of shape
+(n_t, n_y), and the scores ``log q(t) - beta d(x, t)`` of shape (n_x, n_t), which up to a
+constant per x are ``[p(y|x), 1] @ [beta log q(y|t), log q(t)]^T`` since
+``d = sum_y p(y|x) log p(y|x) - p(y|x) @ log q(y|t)^T``. A zero in ``q(y|t)`` where
+``p(y|x) > 0`` makes ``d`` infinite through a product of supports, never a ``log 0``.
+Internally logarithms are natural; every reported quantity is in bits (beta is the same number
+in either unit).
 
 Values of X with ``p(x) = 0`` carry no information and take no part in the iteration; their
 row of the encoder is set to ``q(t)`` (for DIB: the largest cluster).
@@ -269,11 +274,11 @@ def _solve_soft(
 ) -> _Fit:
     """Algorithm 1 from a starting encoder until the free energy settles within ``tol`` bits.
 
-    The convergence test watches ``F = -alpha sum_x p(x) log Z(x)``, which for the encoder just
-    computed and the decoder it was computed from equals ``H(T) - alpha H(T|X) + beta
-    E[KL]``-like terms of the cost (Tishby et al.'s free energy, generalized; the logits here
-    differ from the paper's by a constant per x, which shifts F by a constant). It costs one
-    dot product where the cost itself would need the entropy of the whole encoder each step.
+    For the encoder just computed from the decoder (q(t), q(y|t)),
+    ``-alpha log Z(x) = sum_t q(t|x) [alpha log q(t|x) - log q(t) + beta d(x, t)]``, the
+    generalized IB free energy per x; its average costs one dot product per step, where the
+    cost itself would need the entropy of the whole encoder. (The logits here differ from the
+    paper's by a constant per x, which shifts F by a constant of the solve.)
     """
     previous = np.inf
     converged = False
