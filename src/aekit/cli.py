@@ -30,6 +30,7 @@ from aekit.baselines import PCABaseline
 from aekit.data import list_datasets, load_array, load_dataset
 from aekit.evaluate import mean_squared_error_per_sample
 from aekit.experiments.demo import PRESETS, format_summary, run_demo
+from aekit.experiments.generative import write_generative_report
 from aekit.experiments.hinton2006 import EXPERIMENTS as HINTON2006
 from aekit.experiments.hinton2006 import run_experiment as run_hinton2006
 from aekit.experiments.ib_examples import EXAMPLES as IB_EXAMPLES
@@ -1311,6 +1312,43 @@ def sample(model_dir, n_samples, out_path, image_shape, seed, label) -> None:
         )
     save_figure(sample_figure(x, shape, title=f"{n_samples} samples (seed {seed})"), out_path)
     click.echo(f"wrote a grid of {n_samples} samples to {out_path}")
+
+
+@main.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--data", "data_name", required=True, metavar="NAME_OR_PATH", help=_DATA_ARG_HELP)
+@_data_options
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The HTML file. [default: report.html beside the model]",
+)
+@click.option(
+    "--iw-samples",
+    type=click.IntRange(min=0),
+    default=500,
+    show_default=True,
+    help="VAE: importance samples of the log-likelihood estimate (0 skips it).",
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the draws."
+)
+@_user_errors
+def report(model_dir, data_name, data_dir, data_option, out_path, iw_samples, seed) -> None:
+    """Write an HTML report of a trained generative model (vae, aae) on a data set's test rows.
+
+    Samples, reconstructions, code histograms against the prior, for 2-d codes the codes over
+    the prior's density and the decoded manifold, and a table of held-out metrics (MMD of the
+    codes to the prior; for a VAE the importance-weighted log-likelihood).
+    """
+    model = _load_model(model_dir, ("sample",))
+    data = _load_data(_data_spec(data_name, data_dir, _parse_data_options(data_option)))
+    _check_width(data.x_train, model)
+    path = Path(out_path) if out_path else _resolve_model_dir(model_dir) / "report.html"
+    write_generative_report(model, data, path, iw_samples=iw_samples, seed=seed)
+    click.echo(f"wrote {path}")
 
 
 def _image_shape(text: str | None, n_features: int) -> tuple[int, int] | None:

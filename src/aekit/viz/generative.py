@@ -22,6 +22,8 @@ from scipy.stats import norm
 from aekit.viz.figures import DPI, reconstruction_grid
 
 __all__ = [
+    "code_histograms",
+    "codes_over_prior",
     "image_grid",
     "interpolation_codes",
     "interpolation_figure",
@@ -232,3 +234,104 @@ def interpolation_figure(
     return image_grid(
         rows.reshape(-1, rows.shape[-1]), image_shape, n_cols=n_steps + 2, title=title
     )
+
+
+def codes_over_prior(
+    codes: np.ndarray,
+    labels: np.ndarray | None,
+    prior_samples: np.ndarray,
+    title: str | None = "codes over the prior's density",
+    max_points: int = 5000,
+    seed: int = 0,
+) -> Figure:
+    """Makhzani et al.'s Fig. 2 layout: 2-D codes of data, coloured by label, over the prior.
+
+    The prior's density is drawn as a grey 2-D histogram of ``prior_samples`` (any sampler
+    works, no density formula needed); the codes go on top, one colour per class.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_samples, 2)
+    labels : ndarray of shape (n_samples,) or None
+    prior_samples : ndarray of shape (n_prior, 2)
+    max_points : int
+        At most this many codes are drawn (a seeded random subset).
+    """
+    codes, prior_samples = np.asarray(codes), np.asarray(prior_samples)
+    if codes.ndim != 2 or codes.shape[1] != 2 or prior_samples.ndim != 2:
+        raise ValueError(
+            f"codes_over_prior draws 2-D codes, got codes {codes.shape} and prior samples "
+            f"{prior_samples.shape}; use code_histograms for other code sizes"
+        )
+    if labels is not None and len(labels) != len(codes):
+        raise ValueError(f"{len(labels)} labels for {len(codes)} codes; pass one per code")
+    rng = np.random.default_rng(seed)
+    keep = rng.permutation(len(codes))[:max_points]
+    fig = Figure(figsize=(5.2, 4.6), dpi=DPI)
+    ax = fig.add_subplot()
+    both = np.concatenate([codes, prior_samples])
+    lo, hi = np.percentile(both, [0.5, 99.5], axis=0)
+    pad = 0.1 * (hi - lo)
+    extent = [[lo[0] - pad[0], hi[0] + pad[0]], [lo[1] - pad[1], hi[1] + pad[1]]]
+    ax.hist2d(prior_samples[:, 0], prior_samples[:, 1], bins=80, range=extent, cmap="Greys")
+    if labels is None:
+        ax.scatter(codes[keep, 0], codes[keep, 1], s=3, alpha=0.6, color="tab:blue")
+    else:
+        labels = np.asarray(labels)
+        for cls in np.unique(labels):
+            sel = keep[labels[keep] == cls]
+            ax.scatter(codes[sel, 0], codes[sel, 1], s=3, alpha=0.7, label=str(cls))
+        ax.legend(markerscale=4, fontsize=7, loc="upper right", ncol=2, framealpha=0.8)
+    ax.set_xlim(extent[0])
+    ax.set_ylim(extent[1])
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def code_histograms(
+    codes: np.ndarray,
+    prior_samples: np.ndarray | None = None,
+    max_dims: int = 8,
+    title: str | None = "code histograms",
+) -> Figure:
+    """One histogram per code unit (the first ``max_dims``), with the prior's beside it.
+
+    How far each unit's aggregate distribution is from the prior, at any code size.
+    """
+    codes = np.asarray(codes)
+    if codes.ndim != 2:
+        raise ValueError(f"codes must be (n_samples, code_dim), got {codes.shape}")
+    d = min(codes.shape[1], max_dims)
+    n_cols = min(d, 4)
+    n_rows = -(-d // n_cols)
+    fig = Figure(figsize=(2.4 * n_cols, 1.9 * n_rows + 0.4), dpi=DPI)
+    for j in range(d):
+        ax = fig.add_subplot(n_rows, n_cols, j + 1)
+        values = [codes[:, j]] + (
+            [np.asarray(prior_samples)[:, j]] if prior_samples is not None else []
+        )
+        lo = min(float(np.percentile(v, 0.5)) for v in values)
+        hi = max(float(np.percentile(v, 99.5)) for v in values)
+        bins = np.linspace(lo, hi, 40)
+        ax.hist(codes[:, j], bins=bins, density=True, alpha=0.6, label="codes")
+        if prior_samples is not None:
+            ax.hist(
+                np.asarray(prior_samples)[:, j],
+                bins=bins,
+                density=True,
+                histtype="step",
+                color="k",
+                label="prior",
+            )
+        ax.set_title(f"$z_{{{j + 1}}}$", fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.set_yticks([])
+    fig.axes[0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
