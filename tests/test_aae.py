@@ -260,3 +260,19 @@ def test_docstring_examples_of_the_new_models_run():
     for module in (aekit.models.aae, aekit.models.ib_autoencoder, aekit.models.vib):
         result = doctest.testmod(module, extraglobs={"torch": torch})
         assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+def test_cluster_balance_term_is_the_kl_of_the_batch_marginal_to_uniform():
+    model = small_aae(n_clusters=4, cluster_balance=2.0)
+    x = batch(32)
+    torch.manual_seed(0)
+    loss, terms = model.phase_loss("generator", x)
+    with torch.no_grad():
+        y_bar = model.encode(x)[:, :4].mean(0).double()
+    kl = float((y_bar * (y_bar * 4).log()).sum())
+    assert float(terms["cluster_balance"]) == pytest.approx(kl, rel=1e-4)
+    torch.manual_seed(0)
+    plain, _ = small_aae(n_clusters=4).phase_loss("generator", x)
+    assert float(loss) == pytest.approx(float(plain) + 2.0 * kl, rel=1e-4)
+    with pytest.raises(ValueError, match="cluster_balance"):
+        AAEConfig(cluster_balance=-1.0)

@@ -188,6 +188,7 @@ class RowChecker(nn.Module):
     """A supervised model that fails unless each label still sits beside its own row."""
 
     monitor = "loss"
+    takes_targets = True
 
     def __init__(self):
         super().__init__()
@@ -312,3 +313,64 @@ def test_ema_is_the_debiased_average_of_the_iterates():
 def test_bad_ema_decay():
     with pytest.raises(ValueError, match="ema_decay"):
         TrainConfig(ema_decay=1.0)
+
+
+def test_information_plane_bounds_bracket_the_true_informations():
+    """On 8 equally likely inputs, I(Z;X) and I(Z;Y) of the stochastic code are computable by
+    Monte Carlo over z (q(z) is a mixture of 8 Gaussians): the rate must lie above the first,
+    H(Y) - CE below the second."""
+    rng = np.random.default_rng(0)
+    x8 = rng.random((8, 6), dtype=np.float32)
+    y8 = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    torch.manual_seed(0)
+    model = VIBClassifier(layers="6-16-2", n_classes=4, beta=0.05)
+    reps = 50
+    cfg = TrainConfig(epochs=40, batch_size=40, lr=1e-2, val_fraction=0, progress=False)
+    Trainer(model, cfg).fit(np.tile(x8, (reps, 1)), y_train=np.tile(y8, reps))
+    torch.manual_seed(1)
+    bounds = model.information_bounds(np.tile(x8, (500, 1)), np.tile(y8, 500))
+    with torch.no_grad():
+        mu, log_var = model.posterior(torch.from_numpy(x8))  # (8, 2) each
+        torch.manual_seed(2)
+        z = reparameterize(mu, log_var, 20_000)  # (S, 8, 2): z ~ q(z|x_i)
+        # log q(z | x_j) for every draw and every j: (S, 8 draws-of-i, 8 j)
+        log_q = gaussian_log_density(z[:, :, None, :], mu[None, None], log_var[None, None])
+        log_q_own = log_q.diagonal(dim1=1, dim2=2)  # (S, 8)
+        log_q_z = torch.logsumexp(log_q, -1) - math.log(8)
+        i_zx = float((log_q_own - log_q_z).mean())
+        same = torch.from_numpy(y8[:, None] == y8[None, :])  # (8, 8): j has i's label
+        log_q_zy = torch.logsumexp(log_q.masked_fill(~same, -math.inf), -1) - math.log(2)
+        i_zy = float((log_q_zy - log_q_z).mean())
+    assert 0.3 < i_zx <= math.log(8) + 0.01  # the code carries real information
+    assert bounds["izx_upper"] >= i_zx - 0.02
+    assert bounds["izy_lower"] <= i_zy + 0.05
+    assert i_zy <= i_zx + 0.02 and i_zy <= math.log(4) + 0.01  # data processing
+
+
+def test_ema_with_validation_restores_the_average_at_its_best_epoch():
+    x, y = blobs(n=300)
+    snapshots = []
+
+    def keep_average(trainer, record):
+        with trainer._averaged_weights():
+            snapshots.append({k: v.clone() for k, v in trainer.model.state_dict().items()})
+
+    torch.manual_seed(0)
+    model = VIBClassifier(layers="20-16-4", n_classes=4, beta=1e-2)
+    cfg = TrainConfig(epochs=6, batch_size=32, lr=0.1, ema_decay=0.8, progress=False)
+    history = Trainer(model, cfg, callbacks=[keep_average]).fit(x, y_train=y)
+    assert history.best_epoch == 5  # the last epoch got worse: restoring has work to do
+    best, last = snapshots[4], snapshots[5]
+    assert all(torch.equal(v, best[k]) for k, v in model.state_dict().items())
+    assert not all(torch.equal(v, last[k]) for k, v in model.state_dict().items())
+
+
+def test_targets_are_required_exactly_by_the_models_that_learn_from_them():
+    from aekit import Autoencoder
+
+    x, y = blobs(n=64)
+    cfg = TrainConfig(epochs=1, progress=False)
+    with pytest.raises(ValueError, match="learns from targets: pass y_train"):
+        Trainer(VIBClassifier(layers="20-8-4", n_classes=4), cfg).fit(x)
+    with pytest.raises(ValueError, match="does not learn from targets"):
+        Trainer(Autoencoder(layers="20-4", likelihood="gaussian"), cfg).fit(x, y_train=y)

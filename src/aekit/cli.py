@@ -111,6 +111,8 @@ def _user_errors(fn: Callable) -> Callable:
             raise
         except (ValueError, TypeError, FileNotFoundError, NonFiniteLossError) as err:
             raise click.ClickException(_one_line(err)) from None
+        except FloatingPointError as err:  # a model's own non-finite check (e.g. the VAE's KL)
+            raise click.ClickException(_one_line(err)) from None
 
     return wrapper
 
@@ -1131,6 +1133,13 @@ def _model_rows_inputs(fn: Callable) -> Callable:
 def _model_and_rows(model_dir, data_name, data_dir, data_option, split, needs: str):
     """The trained model and the rows to apply it to, their width checked against it."""
     model = _load_model(model_dir, (needs,))
+    if isinstance(model, VAE) and model.config.n_classes:
+        raise click.BadParameter(
+            f"a conditional VAE encodes and decodes with labels, which `aekit {needs}` does not "
+            "read; use VAE.transform(x, y=labels) / VAE.reconstruct(x, y=labels) from Python, "
+            "or `aekit sample --label`",
+            param_hint="'MODEL_DIR'",
+        )
     x = _load_rows(data_name, data_dir, _parse_data_options(data_option), split)
     _check_width(x, model)
     return model, x
@@ -1153,9 +1162,10 @@ def encode(model_dir, data_name, data_dir, data_option, split, out_path) -> None
     MODEL_DIR is a run directory of `aekit train` (its model/ is used) or a saved model.
     """
     model, x = _model_and_rows(model_dir, data_name, data_dir, data_option, split, "transform")
-    where = _write_array(model.transform(x), out_path)
+    codes = model.transform(x)
+    where = _write_array(codes, out_path)
     if out_path is not None:
-        click.echo(f"wrote {len(x)} codes of size {model.config.layers[-1]} to {where}")
+        click.echo(f"wrote {len(x)} codes of size {codes.shape[1]} to {where}")
 
 
 @main.command(context_settings=CONTEXT_SETTINGS)
@@ -1199,14 +1209,14 @@ def evaluate(model_dir, data_name, data_dir, data_option, out_path) -> None:
     squared error of PCA fitted on the train rows with as many components as the code has
     units. MODEL_DIR is a run directory of `aekit train` or a saved model.
     """
-    model = _load_model(model_dir)
+    model = _load_model(model_dir, ("transform",))
     data = _load_data(_data_spec(data_name, data_dir, _parse_data_options(data_option)))
     _check_width(data.x_train, model)
     numbers = {
         "model": str(_resolve_model_dir(model_dir)),
         "data": data.name,
         "layers": "-".join(map(str, model.config.layers)),
-        "likelihood": model.config.likelihood,
+        "likelihood": getattr(model.config, "likelihood", None),
         **_evaluate_numbers(model, data),
     }
     text = json.dumps(numbers, indent=2)
@@ -1218,26 +1228,42 @@ def evaluate(model_dir, data_name, data_dir, data_option, out_path) -> None:
 
 
 def _evaluate_numbers(model, data) -> dict[str, Any]:
-    """Test (and train) error and NLL of the model, and PCA at the same code size."""
-    code_size = model.config.layers[-1]
+    """The model's own held-out metrics, its squared error per sample when it reconstructs,
+    and PCA's at the same code size, on the train and test rows."""
+    labelled = bool(getattr(model, "takes_targets", False))
+    if labelled and (data.y_train is None or data.y_test is None):
+        raise click.BadParameter(
+            f"the {model.registered_name} model learns from labels, and {data.name} has none; "
+            "evaluate it on a labelled data set",
+            param_hint="'--data'",
+        )
     scorer = Trainer(model, TrainConfig(device=str(model.device), progress=False))
-    pca = PCABaseline(code_size).fit(data.x_train)
+    reconstructs = hasattr(model, "reconstruct")
+    code_size = model.transform(data.x_train[:1]).shape[1]
+    pca = PCABaseline(code_size).fit(data.x_train) if reconstructs else None
     out: dict[str, Any] = {
         "code_size": code_size,
         "n_train": len(data.x_train),
         "n_test": len(data.x_test),
     }
-    ae: dict[str, float] = {}
+    ours: dict[str, float] = {}
     pca_out: dict[str, float] = {}
-    for split, x in (("train", data.x_train), ("test", data.x_test)):
+    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
         if not len(x):
             continue
-        metrics = scorer.evaluate(x)
-        ae[f"{split}_squared_error"] = metrics["squared_error"]
-        ae[f"{split}_nll"] = metrics["recon"]
-        pca_out[f"{split}_squared_error"] = mean_squared_error_per_sample(x, pca.reconstruct(x))
-    out["autoencoder"] = ae
-    out["pca"] = pca_out
+        metrics = scorer.evaluate(x, y=y if labelled else None)
+        for key, value in metrics.items():
+            ours[f"{split}_{key}"] = value
+        if reconstructs:
+            recon = model.reconstruct(x, y=y) if isinstance(model, VAE) and labelled else None
+            recon = model.reconstruct(x) if recon is None else recon
+            ours[f"{split}_squared_error"] = mean_squared_error_per_sample(x, recon)
+            ours.setdefault(f"{split}_nll", metrics.get("recon", float("nan")))
+        if pca is not None:
+            pca_out[f"{split}_squared_error"] = mean_squared_error_per_sample(x, pca.reconstruct(x))
+    out[model.registered_name] = ours
+    if pca is not None:
+        out["pca"] = pca_out
     return out
 
 

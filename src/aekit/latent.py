@@ -81,6 +81,10 @@ class GaussianCode(nn.Module):
         self.softplus_offset = softplus_offset
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # In fp32 even under bf16 autocast: bf16's 8-bit mantissa puts mu + sigma * eps on a
+        # 2^-7 grid at |mu| ~ 1, which swallows a narrow posterior's noise, and the KL terms
+        # cancel badly at that precision. The decoder recasts the sample.
+        h = h.float()
         mu, raw = h[..., : self.code_dim], h[..., self.code_dim :]  # (batch, code_dim) each
         if self.parameterization == "softplus":
             # + tiny: softplus underflows to 0 for raw << 0, and log(0) would be -inf.

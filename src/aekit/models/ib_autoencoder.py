@@ -33,9 +33,8 @@ from torch.nn import functional as F
 from aekit.io import register_model
 from aekit.latent import GaussianCode, gaussian_kl_standard, reparameterize
 from aekit.likelihoods import get_likelihood
-from aekit.models.base import EncoderDecoder, check_input_width
-from aekit.models.vib import check_labels
-from aekit.nn import Stack, build_stack, check_activation, mirror, parse_layers
+from aekit.models.base import EncoderDecoder, check_input_width, check_labels
+from aekit.nn import build_stack, check_activation, mirror, parse_layers
 
 
 @dataclass
@@ -101,6 +100,7 @@ class IBAutoencoder(EncoderDecoder):
 
     config_class = IBAutoencoderConfig
     monitor = "loss"
+    takes_targets = True
 
     def __init__(self, config: IBAutoencoderConfig | None = None, **kwargs) -> None:
         super().__init__()
@@ -113,8 +113,7 @@ class IBAutoencoder(EncoderDecoder):
         self.likelihood = get_likelihood(config.likelihood)
         self.encoder = build_stack([*config.layers[:-1], 2 * k], config.activation, "linear")
         self.code = GaussianCode(k, "log_var")
-        dec_acts = [config.activation] * (len(config.layers) - 2) + ["linear"]
-        self.decoder = Stack(mirror(config.layers), dec_acts)
+        self.decoder = build_stack(mirror(config.layers), config.activation, "linear")
         self.classifier = nn.Linear(k, config.n_classes)
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

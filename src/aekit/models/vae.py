@@ -37,7 +37,6 @@ hidden units in the encoder and, mirrored, in the decoder.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass, field
 
@@ -54,8 +53,13 @@ from aekit.latent import (
     reparameterize,
 )
 from aekit.likelihoods import get_likelihood
-from aekit.models.base import EncoderDecoder, as_float_tensor, check_input_width
-from aekit.models.vib import check_labels
+from aekit.models.base import (
+    EncoderDecoder,
+    as_float_tensor,
+    check_input_width,
+    check_labels,
+    seeded_rng,
+)
 from aekit.nn import build_stack, check_activation, parse_layers
 
 VAE_LIKELIHOODS = ("bernoulli", "gaussian")
@@ -140,21 +144,6 @@ class VAEConfig:
 
 class NonFiniteKLError(FloatingPointError):
     """The KL term (or the code it comes from) became NaN or infinite."""
-
-
-def _seeded(seed: int | None, device: torch.device):
-    """A context in which torch's global RNG is seeded, restored on exit; a no-op for ``None``."""
-    if seed is None:
-        return contextlib.nullcontext()
-    devices = [device.index or 0] if device.type == "cuda" else []
-
-    @contextlib.contextmanager
-    def ctx():
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            yield
-
-    return ctx()
 
 
 @register_model("vae")
@@ -256,6 +245,11 @@ class VAE(EncoderDecoder):
     def forward(self, x: torch.Tensor, y=None) -> torch.Tensor:
         """Reconstruction of ``x`` through the posterior mean (no sampling)."""
         return self.decode(self.encode(x, y), y)
+
+    @property
+    def takes_targets(self) -> bool:
+        """A conditional VAE learns from labels (the trainer passes ``y_train``)."""
+        return self.config.n_classes > 0
 
     def kl_weight(self) -> float:
         """The KL weight of the next training step: ``beta * min(1, step / kl_warmup_steps)``."""
@@ -367,7 +361,7 @@ class VAE(EncoderDecoder):
         device = self.device
         out = []
         try:
-            with torch.no_grad(), _seeded(seed, device):
+            with torch.no_grad(), seeded_rng(seed, device):
                 for start in range(0, len(xt), batch_size):
                     xb = xt[start : start + batch_size].to(device)
                     yb = y

@@ -34,23 +34,14 @@ from torch.nn import functional as F
 
 from aekit.io import register_model
 from aekit.latent import SCALE_PARAMETERIZATIONS, GaussianCode, gaussian_kl_standard, reparameterize
-from aekit.models.base import Model, as_float_tensor, check_input_width
+from aekit.models.base import (
+    Model,
+    as_float_tensor,
+    check_input_width,
+    check_labels,
+    seeded_rng,
+)
 from aekit.nn import build_stack, check_activation, parse_layers
-
-
-def check_labels(y: torch.Tensor, n_classes: int, name: str) -> None:
-    """Raise unless ``y`` holds integer class labels in ``[0, n_classes)``."""
-    if y.ndim != 1 or y.is_floating_point():
-        raise ValueError(
-            f"{name} must be integer class labels of shape (n_samples,), got dtype {y.dtype} "
-            f"and shape {tuple(y.shape)}"
-        )
-    lo, hi = int(y.min()), int(y.max())
-    if lo < 0 or hi >= n_classes:
-        raise ValueError(
-            f"{name} has labels in [{lo}, {hi}] but the model has n_classes={n_classes}; "
-            f"encode labels as 0..{n_classes - 1} or raise n_classes"
-        )
 
 
 def mixture_log_predictive(logits: torch.Tensor) -> torch.Tensor:
@@ -124,6 +115,7 @@ class VIBClassifier(Model):
 
     config_class = VIBConfig
     monitor = "loss"
+    takes_targets = True
 
     def __init__(self, config: VIBConfig | None = None, **kwargs) -> None:
         super().__init__()
@@ -190,13 +182,28 @@ class VIBClassifier(Model):
         """Posterior means of an array, ``(n_samples, code_dim)``."""
         return self._apply_numpy(self.encode, x, batch_size)
 
-    def predict_proba(self, x, n_samples: int | None = None, batch_size: int = 1024) -> np.ndarray:
-        """Predictive class probabilities averaged over ``n_samples`` posterior draws."""
-        return self._apply_numpy(lambda xb: self.log_predictive(xb, n_samples).exp(), x, batch_size)
+    def predict_proba(
+        self,
+        x,
+        n_samples: int | None = None,
+        batch_size: int = 1024,
+        seed: int | None = 0,
+    ) -> np.ndarray:
+        """Predictive class probabilities averaged over ``n_samples`` posterior draws.
 
-    def predict(self, x, n_samples: int | None = None, batch_size: int = 1024) -> np.ndarray:
-        """Most probable class of each row."""
-        return self.predict_proba(x, n_samples, batch_size).argmax(1)
+        The draws come from a generator seeded with ``seed`` (the caller's RNG is left
+        alone), so the same call gives the same answer; ``seed=None`` uses the global RNG.
+        """
+        with seeded_rng(seed, self.device):
+            return self._apply_numpy(
+                lambda xb: self.log_predictive(xb, n_samples).exp(), x, batch_size
+            )
+
+    def predict(
+        self, x, n_samples: int | None = None, batch_size: int = 1024, seed: int | None = 0
+    ) -> np.ndarray:
+        """Most probable class of each row (seeded like :meth:`predict_proba`)."""
+        return self.predict_proba(x, n_samples, batch_size, seed).argmax(1)
 
     @torch.no_grad()
     def information_bounds(self, x, y, batch_size: int = 1024) -> dict[str, float]:
@@ -206,11 +213,14 @@ class VIBClassifier(Model):
         (``H(Y) - E[-log q(y|z)]`` with one posterior sample, as in the paper's Fig. 1, a
         lower bound on ``I(Z;Y)``), ``h_y`` and ``error`` (of the averaged prediction).
         """
+        yt = torch.as_tensor(np.asarray(y))
+        if len(yt) != len(x):
+            raise ValueError(f"got {len(x)} inputs and {len(yt)} labels; pass one label per row")
+        check_labels(yt, self.config.n_classes, "y")
+        check_input_width(as_float_tensor(x[:1]), self.config.layers[0], "x")
         was_training = self.training
         self.eval()
         try:
-            yt = torch.as_tensor(np.asarray(y)).long()
-            check_labels(yt, self.config.n_classes, "y")
             counts = torch.bincount(yt, minlength=self.config.n_classes).double()
             p = counts[counts > 0] / counts.sum()
             h_y = float(-(p * p.log()).sum())

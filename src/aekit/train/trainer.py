@@ -28,6 +28,7 @@ does ``latest.json`` point at it, so an interrupted save never replaces the last
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import numbers
@@ -96,8 +97,9 @@ class TrainConfig:
         ``auto`` picks CUDA when available.
     ema_decay : float or None
         Keep an exponential moving average of the weights (Polyak averaging, as in Alemi et
-        al.'s VIB) with this decay, debiased early on as ``min(decay, (1 + n) / (10 + n))``
-        after ``n`` updates. Validation, early stopping and the final model use the average.
+        al.'s VIB) with this decay, warmed up as ``min(decay, (1 + n) / (10 + n))`` after ``n``
+        updates (TensorFlow's ``num_updates`` rule, so the first iterates are not
+        over-weighted). Validation, early stopping and the final model use the average.
     bf16 : bool
         bfloat16 autocast for the forward pass (weights and optimizer stay fp32).
     flush_denormal : bool
@@ -364,6 +366,21 @@ class Trainer:
             check(t, name)
         return t.to(self.device)
 
+    def _check_targets_given(self, given: bool) -> None:
+        """Targets exactly when the model learns from them (``model.takes_targets``)."""
+        takes = bool(getattr(self.model, "takes_targets", False))
+        name = type(self.model).__name__
+        if takes and not given:
+            raise ValueError(
+                f"{name} learns from targets: pass y_train (and y_val with x_val) to fit, "
+                "e.g. fit(x, y_train=labels)"
+            )
+        if given and not takes:
+            raise ValueError(
+                f"{name} does not learn from targets; drop y_train/y_val (a VAE takes labels "
+                "only when built with n_classes > 0)"
+            )
+
     def _prepare_targets(self, y, n: int, name: str) -> torch.Tensor:
         """Class labels ``(n,)`` become int64; anything else float32 ``(n, ...)``."""
         t = y if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
@@ -554,6 +571,7 @@ class Trainer:
             raise ValueError("y_val was given without y_train; pass both or neither")
         if y_train is not None and x_val is not None and y_val is None:
             raise ValueError("x_val needs its targets: pass y_val with x_val")
+        self._check_targets_given(y_train is not None)
         x = self._prepare(x_train, "x_train")
         y = self._prepare_targets(y_train, len(x), "y_train") if y_train is not None else None
         yv = None
@@ -674,26 +692,31 @@ class Trainer:
                 if term_sums is not None:
                     for name, value in zip(term_names, (term_sums / n).tolist()):
                         record[f"train_{name}"] = value
-                if self._ema is not None:
-                    self._swap_ema()  # validate, and snapshot, the averaged weights
-                if xv is not None:
-                    for key, value in self.evaluate(xv, y=yv).items():
-                        record[f"val_{key}"] = value
-                monitor_key = f"val_{getattr(self.model, 'monitor', 'recon')}"
-                monitor = record.get(monitor_key, record["train_loss"])
-                improved = monitor < best_value - cfg.min_delta
-                if improved:
-                    best_value, best_epoch, wait = monitor, epoch + 1, 0
-                    # Best-weights snapshots only mean something against held-out data; without
-                    # it they would cost a full weight copy per epoch for nothing.
-                    if cfg.restore_best and xv is not None:
-                        self._best_state = {
-                            k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()
-                        }
-                else:
-                    wait += 1
-                if self._ema is not None:
-                    self._swap_ema()
+                # Validation and the best-weights snapshot see the averaged weights, if any.
+                with self._averaged_weights():
+                    if xv is not None:
+                        for key, value in self.evaluate(xv, y=yv).items():
+                            record[f"val_{key}"] = value
+                    monitor_key = f"val_{getattr(self.model, 'monitor', 'recon')}"
+                    if xv is not None and monitor_key not in record:
+                        raise ValueError(
+                            f"{type(self.model).__name__}.monitor names {monitor_key[4:]!r}, "
+                            "which its evaluate_batch does not return; early stopping needs "
+                            "one of its metrics"
+                        )
+                    monitor = record.get(monitor_key, record["train_loss"])
+                    improved = monitor < best_value - cfg.min_delta
+                    if improved:
+                        best_value, best_epoch, wait = monitor, epoch + 1, 0
+                        # Best-weights snapshots only mean something against held-out data;
+                        # without it they would cost a full weight copy per epoch for nothing.
+                        if cfg.restore_best and xv is not None:
+                            self._best_state = {
+                                k: v.detach().cpu().clone()
+                                for k, v in self.model.state_dict().items()
+                            }
+                    else:
+                        wait += 1
                 bad = [k for k, v in self.model.state_dict().items() if not torch.isfinite(v).all()]
                 if bad:
                     raise NonFiniteLossError(
@@ -812,6 +835,19 @@ class Trainer:
         torch._foreach_lerp_(self._ema, self._trained_params(), 1.0 - decay)
         self._ema_updates = n + 1
 
+    @contextlib.contextmanager
+    def _averaged_weights(self):
+        """The model holds the averaged weights inside the block (no-op without EMA); they
+        go back even when the block raises, so the in-memory model is never left swapped."""
+        if self._ema is None:
+            yield
+            return
+        self._swap_ema()
+        try:
+            yield
+        finally:
+            self._swap_ema()
+
     @torch.no_grad()
     def _swap_ema(self) -> None:
         """Exchange the model's weights with the averaged ones (an involution)."""
@@ -842,6 +878,7 @@ class Trainer:
         self.model.eval()
         try:
             t = x if isinstance(x, torch.Tensor) else as_float_tensor(x, self.device)
+            self._check_targets_given(y is not None)
             if y is not None and not isinstance(y, torch.Tensor):
                 y = self._prepare_targets(y, len(t), "y")
             sums: dict[str, float] = {}
