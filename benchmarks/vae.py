@@ -68,12 +68,14 @@ def save_figures(model: VAE, x_train, x_test, out: Path, args) -> dict[str, str]
     )
     run_dir = Path(str(args.run_dir or "runs/bench-vae") + "-2d")
     Trainer(two_d, cfg, run_dir=run_dir).fit(x_train, resume=(run_dir / "latest.json").is_file())
+    # The MNIST copy here is sorted by class: show test images picked at random, not the first.
+    shown = x_test[np.random.default_rng(0).choice(len(x_test), 24, replace=False)]
     figures = {
         "samples": sample_figure(model.sample(100, seed=0), (28, 28)),
         "reconstructions": reconstruction_figure(
-            model, x_test, (28, 28), n=12, title="binarized test images and reconstructions"
+            model, shown[:12], (28, 28), n=12, title="binarized test images and reconstructions"
         ),
-        "interpolation": interpolation_figure(model, x_test[:6], x_test[6:12], (28, 28)),
+        "interpolation": interpolation_figure(model, shown[12:18], shown[18:], (28, 28)),
         "manifold": latent_manifold(
             two_d.eval(),
             (28, 28),
