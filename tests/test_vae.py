@@ -497,3 +497,9 @@ def test_tile_images_places_image_i_at_row_i_div_cols_and_a_vae_draws_every_figu
         interpolation_figure(vae, x[:2], x[2:], (4, 4), n_steps=4),
     ):
         assert fig.axes
+
+
+def test_lbfgs_is_refused_while_the_kl_warms_up():
+    with pytest.raises(ValueError, match="L-BFGS"):
+        Trainer(VAE(layers="12-8-2", kl_warmup_steps=10), TrainConfig(optimizer="lbfgs"))
+    Trainer(VAE(layers="12-8-2"), TrainConfig(optimizer="lbfgs"))  # no warm-up: allowed

@@ -105,7 +105,10 @@ def generative_section(
                 f"{n_samples} samples: decoder means at prior draws (seed {seed})",
             )
         )
-        images.append(ReportImage(reconstruction_figure(model, x, shape), "test reconstructions"))
+        # Random rows: some data sets (this project's MNIST copy) are sorted by class.
+        images.append(
+            ReportImage(reconstruction_figure(model, x[pick[:10]], shape), "test reconstructions")
+        )
     code_dim = codes.shape[1]
     if code_dim == 2:
         images.append(
@@ -132,7 +135,7 @@ def generative_section(
     if shape is not None and not getattr(model.config, "n_clusters", 0):
         images.append(
             ReportImage(
-                interpolation_figure(model, x[:4], x[4:8], shape),
+                interpolation_figure(model, x[pick[10:14]], x[pick[14:18]], shape),
                 "interpolation between test images' codes",
             )
         )

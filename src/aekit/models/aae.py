@@ -180,7 +180,7 @@ class AdversarialAutoencoder(EncoderDecoder):
 
     def sample_prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` draws of the decoder's input from the priors: ``(n, n_clusters + code_dim)``."""
-        z = self.prior_sampler(n, generator).to(self.device)
+        z = self.prior_sampler(n, generator).to(self.device)  # (n, code_dim)
         k = self.config.n_clusters
         if not k:
             return z
@@ -193,18 +193,7 @@ class AdversarialAutoencoder(EncoderDecoder):
     ) -> np.ndarray:
         """``n`` samples in data space, ``(n, n_features)``: the decoder's means at prior
         draws made on the CPU from ``generator`` (or one seeded with ``seed``)."""
-        if not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"n must be a positive integer (samples to draw), got {n!r}")
-        if generator is not None and seed is not None:
-            raise ValueError("pass either seed or generator, not both")
-        if generator is None and seed is not None:
-            generator = torch.Generator().manual_seed(int(seed))
-        was_training = self.training
-        self.eval()
-        try:
-            return self.decode(self.sample_prior(int(n), generator)).float().cpu().numpy()
-        finally:
-            self.train(was_training)
+        return self._decode_prior_draws(n, seed, generator, self.sample_prior, self.decode)
 
     # Training phases -------------------------------------------------------------------------
 

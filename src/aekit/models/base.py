@@ -129,6 +129,31 @@ class EncoderDecoder(Model):
     """A model with ``encode(x) -> z``, ``decode(z) -> x_hat`` and ``forward(x) -> x_hat``:
     the numpy surface every autoencoder shares (scikit-learn's names)."""
 
+    @torch.no_grad()
+    def _decode_prior_draws(
+        self,
+        n: int,
+        seed: int | None,
+        generator: torch.Generator | None,
+        draw: Callable[[int, torch.Generator | None], torch.Tensor],
+        decode: Callable[[torch.Tensor], torch.Tensor],
+    ) -> np.ndarray:
+        """What every generative model's ``sample`` does: check ``n`` and the seed, draw codes
+        on the CPU (so a seed gives the same samples on any device), decode in eval mode."""
+        if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"n must be a positive integer (samples to draw), got {n!r}")
+        if generator is not None and seed is not None:
+            raise ValueError("pass either seed or generator, not both")
+        if generator is None and seed is not None:
+            generator = torch.Generator().manual_seed(int(seed))
+        z = draw(int(n), generator)  # (n, decoder input width)
+        was_training = self.training
+        self.eval()
+        try:
+            return decode(z.to(self.device)).float().cpu().numpy()
+        finally:
+            self.train(was_training)
+
     def transform(self, x, batch_size: int = 1024) -> np.ndarray:
         """Codes of an array, computed in batches in eval mode."""
         return self._apply_numpy(self.encode, x, batch_size)

@@ -247,6 +247,12 @@ class VAE(EncoderDecoder):
         return self.decode(self.encode(x, y), y)
 
     @property
+    def supports_lbfgs(self) -> bool:
+        """Not with KL warm-up: the schedule advances on every ``loss`` call, and L-BFGS's
+        line search calls it several times per step, changing the objective under it."""
+        return self.config.kl_warmup_steps == 0
+
+    @property
     def takes_targets(self) -> bool:
         """A conditional VAE learns from labels (the trainer passes ``y_train``)."""
         return self.config.n_classes > 0
@@ -443,19 +449,13 @@ class VAE(EncoderDecoder):
         ``seed``), so a seed gives the same samples on any device. A conditional VAE needs
         ``y``: one label for all samples or one per sample.
         """
-        if not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"n must be a positive integer (samples to draw), got {n!r}")
-        if generator is not None and seed is not None:
-            raise ValueError("pass either seed or generator, not both")
-        if generator is None and seed is not None:
-            generator = torch.Generator().manual_seed(int(seed))
-        z = torch.randn(int(n), self.config.code_dim, generator=generator)  # (n, code_dim)
-        was_training = self.training
-        self.eval()
-        try:
-            return self.decode(z.to(self.device), y).float().cpu().numpy()
-        finally:
-            self.train(was_training)
+        return self._decode_prior_draws(
+            n,
+            seed,
+            generator,
+            lambda m, g: torch.randn(m, self.config.code_dim, generator=g),
+            lambda z: self.decode(z, y),
+        )
 
     def _apply_labelled(self, fn, x, y, batch_size: int) -> np.ndarray:
         """``_apply_numpy`` for ``fn(xb, yb)``: the labels travel as extra columns."""
