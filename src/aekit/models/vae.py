@@ -248,8 +248,8 @@ class VAE(EncoderDecoder):
 
     @property
     def supports_lbfgs(self) -> bool:
-        """Not with KL warm-up: the schedule advances on every ``loss`` call, and L-BFGS's
-        line search calls it several times per step, changing the objective under it."""
+        """With KL warm-up the schedule advances on every loss call, and L-BFGS's line
+        search calls it several times per step, changing the objective under it"""
         return self.config.kl_warmup_steps == 0
 
     @property

@@ -315,9 +315,16 @@ class Trainer:
                 "has no single objective for L-BFGS's line search; use optimizer='adam' or 'sgd'"
             )
         if self.config.optimizer == "lbfgs" and not getattr(model, "supports_lbfgs", True):
+            # The model's own reason when it gives one (the docstring of supports_lbfgs).
+            prop = getattr(type(model), "supports_lbfgs", None)
+            why = (
+                " ".join(prop.__doc__.split())
+                if isinstance(prop, property) and prop.__doc__
+                else "it trains on a surrogate gradient whose loss value is not the objective"
+            )
             raise ValueError(
-                f"{type(model).__name__} trains on a surrogate gradient whose loss value is not "
-                "the objective, so L-BFGS's line search cannot work; use optimizer='sgd'"
+                f"{type(model).__name__} cannot train with L-BFGS: {why}. Use optimizer='sgd' "
+                "or 'adam'"
             )
 
     # Setup -------------------------------------------------------------------------------------
