@@ -47,6 +47,7 @@ def train_one(ds, beta: float, args, run_dir: Path | None) -> dict:
         lr=args.lr,
         lr_schedule="exponential",
         lr_gamma=args.lr_gamma,
+        adam_betas=(args.beta1, 0.999),
         val_fraction=0.0,
         ema_decay=0.999,
         seed=args.seed,
@@ -109,6 +110,12 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--lr-gamma", type=float, default=0.97)
+    p.add_argument("--beta1", type=float, default=0.9, help="Adam's beta1 (the paper: 0.5)")
+    p.add_argument(
+        "--paper-schedule",
+        action="store_true",
+        help="Alemi et al.'s optimiser: Adam lr 1e-4, beta1 0.5, lr x 0.97 every 2 epochs",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sweep", action="store_true", help="beta sweep instead of beta = 1e-3")
     p.add_argument("--betas", default="1e-8,1e-7,1e-6,1e-5,1e-4,1e-3,1e-2,1e-1")
@@ -123,6 +130,8 @@ def main() -> int:
     except (ValueError, OSError) as e:
         print(f"skipped: MNIST not found ({e})")
         return 0
+    if args.paper_schedule:
+        args.lr, args.beta1, args.lr_gamma = 1e-4, 0.5, 0.97**0.5
     if args.quick:
         ds = ds.subset(n_train=10_000, n_test=2_000, seed=0)
         args.epochs = min(args.epochs, 3)
@@ -138,6 +147,7 @@ def main() -> int:
             "epochs": args.epochs,
             "lr": args.lr,
             "lr_gamma_per_epoch": args.lr_gamma,
+            "adam_betas": [args.beta1, 0.999],
             "batch_size": 100,
             "ema_decay": 0.999,
             "architecture": "784-1024-1024-(2x256) relu, softplus(raw-5) scale, softmax decoder",

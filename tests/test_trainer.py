@@ -338,3 +338,15 @@ def test_weights_that_overflow_in_an_epochs_last_step_are_never_checkpointed(tmp
     with pytest.raises(NonFiniteLossError, match="non-finite weights"):
         Trainer(model, cfg, run_dir=tmp_path).fit(x)
     assert not (tmp_path / "latest.json").exists()
+
+
+def test_adam_betas_reach_the_optimizer_and_survive_resume(tmp_path):
+    x = make_data()
+    cfg = TrainConfig(epochs=2, batch_size=64, adam_betas=(0.5, 0.99), progress=False)
+    trainer = Trainer(new_model(), cfg, run_dir=tmp_path)
+    trainer.fit(x)
+    assert trainer.optimizer.param_groups[0]["betas"] == (0.5, 0.99)
+    # run.json stores the pair as a JSON list; resuming with the same config is accepted.
+    Trainer(new_model(), cfg, run_dir=tmp_path).fit(x, resume=True)
+    with pytest.raises(ValueError, match="adam_betas"):
+        TrainConfig(adam_betas=(0.9,))
