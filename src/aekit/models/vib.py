@@ -161,7 +161,11 @@ class VIBClassifier(Model):
 
     @torch.no_grad()
     def evaluate_batch(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Held-out metrics: error of the averaged prediction, its cross-entropy, KL, loss."""
+        """Held-out metrics of the model as it predicts: error and cross-entropy of the
+        12-sample averaged predictive ``-log mean_s q(y|z_s)``, the KL, and ``loss`` = that
+        cross-entropy + beta * KL. The training loss averages ``-log q(y|z_s)`` over draws
+        instead (the bound), which is larger by Jensen's inequality, so ``val_loss`` and
+        ``train_loss`` are not the same quantity."""
         mu, log_var = self.posterior(x)
         z = reparameterize(mu, log_var, self.config.n_eval_samples)
         log_p = mixture_log_predictive(self.classifier(z))  # (batch, n_classes)
