@@ -9,7 +9,10 @@ Makhzani et al., "Adversarial Autoencoders" (arXiv:1511.05644).
    (the AAE's deterministic codes; the VAE's posterior samples, the codes its decoder is
    trained on) are compared with as many N(0, I) draws by the unbiased MMD^2
    (:func:`aekit.evaluate.mmd2`, multi-bandwidth Gaussian kernel), on 5 random subsets of
-   2,000 points; the median is reported. Target: AAE MMD^2 <= VAE MMD^2.
+   2,000 points; the median is reported. Target: AAE MMD^2 <= VAE MMD^2. Both models keep a
+   Polyak average of their weights (``--ema``, 0.999): without it the adversarial game left
+   the AAE's codes oscillating (on 20,000 images, MMD^2 between 0.05 and 0.75 from one epoch
+   to the next; with it, falling steadily to 0.025 after 12 epochs).
 2. Unsupervised clustering (their Sec. 6): 16 clusters, a categorical head and a 5-d style
    code; test error after mapping each cluster to the majority label of its training images.
    Paper: 9.55% (16 clusters). Target: <= 12%. Settings from short trials on 10,000 images
@@ -47,9 +50,24 @@ TARGET_CLUSTER_ERROR = 0.12
 PAPER_CLUSTER_ERROR = 0.0955
 
 
-def fit(model, x, epochs: int, lr: float, run_dir: Path, progress: bool, seed: int = 0) -> float:
+def fit(
+    model,
+    x,
+    epochs: int,
+    lr: float,
+    run_dir: Path,
+    progress: bool,
+    seed: int = 0,
+    ema_decay: float | None = None,
+) -> float:
     cfg = TrainConfig(
-        epochs=epochs, batch_size=100, lr=lr, val_fraction=0.0, seed=seed, progress=progress
+        epochs=epochs,
+        batch_size=100,
+        lr=lr,
+        val_fraction=0.0,
+        seed=seed,
+        ema_decay=ema_decay,
+        progress=progress,
     )
     resume = (run_dir / "latest.json").is_file()
     t0 = time.perf_counter()
@@ -73,6 +91,12 @@ def main() -> int:
     p.add_argument("--cluster-epochs", type=int, default=30)
     p.add_argument("--code-dim", type=int, default=8)
     p.add_argument("--hidden", type=int, default=512)
+    p.add_argument(
+        "--ema",
+        type=float,
+        default=0.999,
+        help="Polyak weight averaging for both models of the prior comparison (0: off)",
+    )
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument(
         "--skip", choices=["prior", "clusters"], action="append", default=[], help="repeatable"
@@ -106,10 +130,11 @@ def main() -> int:
     if "prior" not in args.skip:
         torch.manual_seed(0)
         aae = AdversarialAutoencoder(AAEConfig(layers=[784, h, h, d], discriminator_layers=[h, h]))
-        t_aae = fit(aae, ds.x_train, args.epochs, args.lr, args.run_dir / "aae", progress)
+        ema = args.ema or None
+        t_aae = fit(aae, ds.x_train, args.epochs, args.lr, args.run_dir / "aae", progress, 0, ema)
         torch.manual_seed(0)
         vae = VAE(VAEConfig(layers=[784, h, h, d], activation="relu"))
-        t_vae = fit(vae, ds.x_train, args.epochs, args.lr, args.run_dir / "vae", progress)
+        t_vae = fit(vae, ds.x_train, args.epochs, args.lr, args.run_dir / "vae", progress, 0, ema)
         prior = torch.randn(len(ds.x_test), d, generator=torch.Generator().manual_seed(1)).numpy()
         z_aae = aae.transform(ds.x_test)
         torch.manual_seed(2)
@@ -122,6 +147,7 @@ def main() -> int:
         result["prior_matching"] = {
             "code_dim": d,
             "epochs": args.epochs,
+            "ema_decay": ema,
             "aae_mmd2": m_aae,
             "vae_mmd2_posterior_samples": m_vae,
             "vae_mmd2_posterior_means": m_vae_mean,
@@ -178,7 +204,7 @@ def main() -> int:
         z_train, z_test = ring.transform(ds.x_train), ring.transform(ds.x_test)
         acc = knn_accuracy(z_train, ds.y_train, codes_test=z_test, labels_test=ds.y_test)
         prior = ring.prior_sampler(20_000, torch.Generator().manual_seed(1)).numpy()
-        title = f"AAE codes over a ring-of-10-Gaussians prior (test set; 5-NN accuracy {acc:.3f})"
+        title = f"AAE codes over a ring prior\n(MNIST test set; 5-NN accuracy {acc:.3f})"
         save_figure(
             codes_over_prior(z_test, ds.y_test, prior, title=title),
             args.out.with_name(args.out.stem + "_ring_map.png"),

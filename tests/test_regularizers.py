@@ -45,11 +45,11 @@ def test_contractive_exact_and_projection_on_deep_encoder():
     z = ae.encoder(x)
     exact = contractive_exact(x, z)
     brute = brute_force_jacobian_norm(ae.encoder, x.detach())
-    assert float(exact) == pytest.approx(brute, rel=1e-10)
+    assert float(exact.detach()) == pytest.approx(brute, rel=1e-10)
     gen = torch.Generator().manual_seed(0)
     est = contractive_projection(x, z, n_projections=4000, generator=gen)
     # Hutchinson with Gaussian probes: relative sd ~ sqrt(2 / (n * k)) per sample; 5% is >5 sd.
-    assert float(est) == pytest.approx(brute, rel=0.05)
+    assert float(est.detach()) == pytest.approx(brute, rel=0.05)
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,9 @@ def test_model_contractive_term_and_its_gradient_match_brute_force(layers, metho
         return total / len(x)
 
     reference = brute()
-    assert float(terms["contractive"]) == pytest.approx(float(reference), rel=1e-10)
+    assert float(terms["contractive"].detach()) == pytest.approx(
+        float(reference.detach()), rel=1e-10
+    )
     # The penalty's own gradient (not the reconstruction term's) matches the brute force's.
     got = torch.autograd.grad(terms["contractive"], params)
     want = torch.autograd.grad(reference, params)
@@ -127,7 +129,7 @@ def test_sparse_penalty_gradient_wrt_weights_matches_finite_differences():
 def test_weight_decay_penalty_and_gradient():
     w = torch.randn(3, 4, requires_grad=True)
     pen = weight_decay_penalty([w], 0.3)
-    assert float(pen) == pytest.approx(0.15 * float(w.pow(2).sum()), rel=1e-6)
+    assert float(pen.detach()) == pytest.approx(0.15 * float(w.detach().pow(2).sum()), rel=1e-6)
     pen.backward()
     torch.testing.assert_close(w.grad, 0.3 * w.detach())
 
