@@ -201,3 +201,19 @@ def test_conditional_vae_is_refused_by_commands_that_have_no_labels(runner, tmp_
     out = tmp_path / "z.npy"
     result = invoke(runner, ["encode", run, "--data", "digits", "--out", out], 2)
     assert "conditional VAE" in result.output and "y=labels" in result.output
+
+
+def test_config_file_names_the_model_and_its_settings(runner, tmp_path):
+    config = tmp_path / "run.toml"
+    config.write_text(
+        '[data]\nname = "digits"\n'
+        '[model]\nname = "vae"\nlayers = "auto-16-2"\nbeta = 2.0\nconditional = true\n'
+        "[train]\nepochs = 1\nprogress = false\n"
+    )
+    invoke(runner, ["train", "--config", config, "--out", tmp_path / "run"])
+    model = load_model(tmp_path / "run" / "model")
+    assert type(model).__name__ == "VAE" and model.config.beta == 2.0
+    assert model.config.n_classes == 10  # conditional, on the data's labels
+    config.write_text('[data]\nname = "digits"\n[model]\nname = "vae"\nprior = "gaussian"\n')
+    result = invoke(runner, ["train", "--config", config, "--out", tmp_path / "r2"], 2)
+    assert "--prior does not apply to --model vae" in result.output

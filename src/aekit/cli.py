@@ -896,7 +896,8 @@ def demo(
 def train(
     ctx: click.Context, data_name, data_dir, data_option, config_file, run_dir, overwrite, **_
 ):
-    """Train an autoencoder on a data set or a data file; save it in RUN_DIR/model.
+    """Train a model (--model: autoencoder, vae, aae, vib, ib-autoencoder) on a data set or
+    a data file; save it in RUN_DIR/model.
 
     Every option may also come from --config FILE.toml, e.g.
 
@@ -905,15 +906,17 @@ def train(
         name = "curves"
         n_train = 2000
         [model]
+        name = "autoencoder"      # or vae, aae, vib, ib-autoencoder
         layers = "auto-256-6"
         activation = "relu"
         [train]
         epochs = 10
         lr = 2e-3
 
-    Prints the train and test error (squared error summed over features, averaged over
-    samples). Ctrl-C keeps the last finished epoch's checkpoint: continue with
-    `aekit resume RUN_DIR`.
+    An autoencoder prints the train and test error (squared error summed over features,
+    averaged over samples); the other models print their own held-out metrics. vib and
+    ib-autoencoder (and vae --conditional) learn from the data's labels. Ctrl-C keeps the last
+    finished epoch's checkpoint: continue with `aekit resume RUN_DIR`.
     """
     tables = (
         _read_config_file(config_file) if config_file else {"data": {}, "model": {}, "train": {}}
