@@ -10,8 +10,16 @@ __version__ = "0.1.0"
 # The torch-based names load on first use, so that `import aekit.ib` (NumPy only) does not
 # pull in torch; `from aekit import Autoencoder` works as before.
 _LAZY = {
+    "AAEConfig": "aekit.models",
+    "AdversarialAutoencoder": "aekit.models",
     "Autoencoder": "aekit.models",
     "AutoencoderConfig": "aekit.models",
+    "IBAutoencoder": "aekit.models",
+    "IBAutoencoderConfig": "aekit.models",
+    "VAE": "aekit.models",
+    "VAEConfig": "aekit.models",
+    "VIBClassifier": "aekit.models",
+    "VIBConfig": "aekit.models",
     "TrainConfig": "aekit.train",
     "Trainer": "aekit.train",
     "load_model": "aekit.io",
@@ -20,7 +28,18 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from aekit.io import load_model, save_model
-    from aekit.models import Autoencoder, AutoencoderConfig
+    from aekit.models import (
+        VAE,
+        AAEConfig,
+        AdversarialAutoencoder,
+        Autoencoder,
+        AutoencoderConfig,
+        IBAutoencoder,
+        IBAutoencoderConfig,
+        VAEConfig,
+        VIBClassifier,
+        VIBConfig,
+    )
     from aekit.train import TrainConfig, Trainer
 
 
@@ -37,10 +56,18 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "VAE",
+    "AAEConfig",
+    "AdversarialAutoencoder",
     "Autoencoder",
     "AutoencoderConfig",
+    "IBAutoencoder",
+    "IBAutoencoderConfig",
     "TrainConfig",
     "Trainer",
+    "VAEConfig",
+    "VIBClassifier",
+    "VIBConfig",
     "__version__",
     "load_model",
     "save_model",
