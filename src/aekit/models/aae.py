@@ -212,16 +212,15 @@ class AdversarialAutoencoder(EncoderDecoder):
             "generator": (list(self.encoder.parameters()), cfg.adversarial_lr_scale),
         }
 
-    def _discriminators(self, code: torch.Tensor):
-        """Pairs of (discriminator, its part of the code, a prior draw of that part)."""
+    def _discriminators(self, code: torch.Tensor, prior: torch.Tensor | None = None):
+        """Triples of (discriminator, its part of the code, that part of ``prior`` or None)."""
         k = self.config.n_clusters
-        prior = self.sample_prior(len(code)).to(code.dtype)
-        if not k:
-            return [(self.discriminator, code, prior)]
-        return [
-            (self.cluster_discriminator, code[:, :k], prior[:, :k]),
-            (self.discriminator, code[:, k:], prior[:, k:]),
-        ]
+        parts = (
+            [(self.cluster_discriminator, slice(0, k)), (self.discriminator, slice(k, None))]
+            if k
+            else [(self.discriminator, slice(None))]
+        )
+        return [(d, code[:, p], None if prior is None else prior[:, p]) for d, p in parts]
 
     def phase_loss(
         self, phase: str, x: torch.Tensor
@@ -234,7 +233,8 @@ class AdversarialAutoencoder(EncoderDecoder):
             with torch.no_grad():  # the encoder is not trained in this phase
                 code = self.encode(x)
             loss = x.new_zeros(())
-            for d, fake, real in self._discriminators(code):
+            prior = self.sample_prior(len(code)).to(code.dtype)
+            for d, fake, real in self._discriminators(code, prior):
                 real_logit, fake_logit = d(real), d(fake)  # (batch, 1) each
                 loss = (
                     loss
@@ -245,6 +245,7 @@ class AdversarialAutoencoder(EncoderDecoder):
         if phase == "generator":
             code = self.encode(x)
             loss = x.new_zeros(())
+            # No prior draw here: the generator only needs D's verdict on the codes.
             for d, fake, _ in self._discriminators(code):
                 fake_logit = d(fake)
                 # Non-saturating: -log D(E(x)), strong gradients while D still wins.

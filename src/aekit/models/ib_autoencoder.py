@@ -140,7 +140,7 @@ class IBAutoencoder(EncoderDecoder):
         z = reparameterize(mu, log_var) if cfg.stochastic else mu  # (batch, code_dim)
         recon = self.likelihood.nll(self.decoder(z), x).mean()
         ce = F.cross_entropy(self.classifier(z), y)
-        kl = gaussian_kl_standard(mu.float(), log_var.float()).mean()
+        kl = gaussian_kl_standard(mu, log_var).mean()  # fp32 already: GaussianCode
         loss = recon
         if cfg.label_weight > 0:
             loss = loss + cfg.label_weight * ce

@@ -156,7 +156,7 @@ class VIBClassifier(Model):
         z = reparameterize(mu, log_var, s)  # (S, batch, K)
         logits = self.classifier(z)  # (S, batch, n_classes)
         ce = F.cross_entropy(logits.flatten(0, 1), y.repeat(s))
-        kl = gaussian_kl_standard(mu.float(), log_var.float()).mean()
+        kl = gaussian_kl_standard(mu, log_var).mean()  # fp32 already: GaussianCode
         return ce + self.config.beta * kl, {"ce": ce, "kl": kl}
 
     @torch.no_grad()
