@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aekit.data import load_dataset
+from _common import load_mnist, write_result
 from aekit.evaluate import cluster_error, knn_accuracy, mmd2
 from aekit.models import VAE, AAEConfig, AdversarialAutoencoder, VAEConfig
 from aekit.train import TrainConfig, Trainer
@@ -108,13 +108,10 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/aae.json"))
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args()
-    try:
-        ds = load_dataset("mnist")
-    except (ValueError, OSError) as e:
-        print(f"skipped: MNIST not found ({e})")
+    ds = load_mnist(args.quick)
+    if ds is None:
         return 0
     if args.quick:
-        ds = ds.subset(n_train=10_000, n_test=2_000, seed=0)
         args.epochs = args.cluster_epochs = 3
         args.out = args.out.with_name(args.out.stem + "_quick.json")
         args.run_dir = args.run_dir.with_name(args.run_dir.name + "-quick")
@@ -219,8 +216,7 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.out.is_file():  # a partial rerun (--skip) keeps the other parts' numbers
         result = {**json.loads(args.out.read_text()), **result}
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, result)
     return 0
 
 

@@ -17,14 +17,13 @@ they cost, and the script reports both with a verdict per measure. Run:
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 from pathlib import Path
 
 import torch
 
-from aekit.data import load_dataset
+from _common import load_mnist, write_result
 from aekit.experiments.ib_autoencoder import IBStudySettings, run_study
 
 HIGHER_IS_BETTER = {
@@ -43,13 +42,10 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/ib_autoencoder.json"))
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args()
-    try:
-        ds = load_dataset("mnist")
-    except (ValueError, OSError) as e:
-        print(f"skipped: MNIST not found ({e})")
+    ds = load_mnist(args.quick)
+    if ds is None:
         return 0
     if args.quick:
-        ds = ds.subset(n_train=10_000, n_test=2_000, seed=0)
         args.epochs = min(args.epochs, 5)
         args.out = args.out.with_name(args.out.stem + "_quick.json")
     settings = IBStudySettings(epochs=args.epochs)
@@ -78,9 +74,7 @@ def main() -> int:
         **out,
         "against_plain_ae": verdicts,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, result)
     return 0
 
 

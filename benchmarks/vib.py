@@ -21,7 +21,6 @@ Run: ``python benchmarks/vib.py [--epochs 60] [--sweep] [--quick]`` (needs MNIST
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -31,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aekit.data import load_dataset
+from _common import load_mnist, write_result
 from aekit.models import VIBClassifier, VIBConfig
 from aekit.train import TrainConfig, Trainer
 
@@ -125,15 +124,12 @@ def main() -> int:
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args()
 
-    try:
-        ds = load_dataset("mnist")
-    except (ValueError, OSError) as e:
-        print(f"skipped: MNIST not found ({e})")
+    ds = load_mnist(args.quick)
+    if ds is None:
         return 0
     if args.paper_schedule:
         args.lr, args.beta1, args.lr_gamma = 1e-4, 0.5, 0.97**0.5
     if args.quick:
-        ds = ds.subset(n_train=10_000, n_test=2_000, seed=0)
         args.epochs = min(args.epochs, 3)
     threads = torch.get_num_threads()
     print(f"MNIST {ds.x_train.shape[0]} train / {ds.x_test.shape[0]} test, {threads} threads")
@@ -185,9 +181,7 @@ def main() -> int:
         }
     if args.quick and args.out is None:
         out = out.with_name(out.stem + "_quick.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_result(out, result)
     return 0
 
 
