@@ -267,6 +267,8 @@ def test_dbn_up_pass_and_samples_resemble_the_data(tmp_path):
         ("bernoulli", "gaussian", 1.0, 7),
         ("bernoulli", "bernoulli", 2.0, 7),
         ("bernoulli", "bernoulli", 1.0, 3),  # PCD: fewer chains than the batch
+        ("softmax", "bernoulli", 1.0, 7),  # replicated softmax: counts, hidden bias times D
+        ("softmax", "bernoulli", 1.0, 3),
     ],
 )
 def test_cd_backward_equals_autograd_of_free_energy_gap(visible, hidden, up_scale, n_neg):
@@ -278,20 +280,23 @@ def test_cd_backward_equals_autograd_of_free_energy_gap(visible, hidden, up_scal
     ).double()
     v0 = torch.rand(7, 6, dtype=torch.float64)
     v_neg = torch.rand(n_neg, 6, dtype=torch.float64)
+    if visible == "softmax":  # word counts of documents of different lengths
+        v0 = torch.randint(0, 5, (7, 6)).double()
+        v_neg = torch.randint(0, 5, (n_neg, 6)).double()
     params = [rbm.weight, rbm.visible_bias, rbm.hidden_bias]
     gap = rbm.free_energy(v0).mean() - rbm.free_energy(v_neg).mean()
     expected = torch.autograd.grad(gap, params)
     with torch.no_grad():
         ph0, ph_neg = rbm.hidden_mean(v0), rbm.hidden_mean(v_neg)
-    value = _ContrastiveDivergence.apply(
-        *params, v0, ph0, v_neg, ph_neg, torch.zeros((), dtype=torch.float64), up_scale, 0.0
-    )
+    hb0, hb_neg = ph0, ph_neg
+    if visible == "softmax":
+        hb0, hb_neg = ph0 * v0.sum(-1, keepdim=True), ph_neg * v_neg.sum(-1, keepdim=True)
+    stats = (v0, ph0, v_neg, ph_neg, hb0, hb_neg, torch.zeros((), dtype=torch.float64))
+    value = _ContrastiveDivergence.apply(*params, *stats, up_scale, 0.0)
     for got, want in zip(torch.autograd.grad(value, params), expected, strict=True):
         torch.testing.assert_close(got, want)
     # The weight cost adds decay * W to the weight gradient only.
-    value = _ContrastiveDivergence.apply(
-        *params, v0, ph0, v_neg, ph_neg, torch.zeros((), dtype=torch.float64), up_scale, 0.3
-    )
+    value = _ContrastiveDivergence.apply(*params, *stats, up_scale, 0.3)
     got = torch.autograd.grad(value, params)
     torch.testing.assert_close(got[0], expected[0] + 0.3 * rbm.weight.detach())
     torch.testing.assert_close(got[1], expected[1])

@@ -148,3 +148,33 @@ def build_stack(
     n = len(sizes) - 1
     check_activation(activation)  # validated even when a one-layer stack never uses it
     return Stack(sizes, [activation] * (n - 1) + [out_activation])
+
+
+@torch.no_grad()
+def load_unrolled(encoder: Stack, decoder: Stack | TiedStack, layers: Sequence) -> None:
+    """Copy greedily pretrained layers into an encoder and its mirrored decoder (unrolling).
+
+    Layer ``k`` supplies ``encoder_weight`` ``(n_out, n_in)``, ``encoder_bias``,
+    ``decoder_weight`` ``(n_in, n_out)`` and ``decoder_bias`` (numpy arrays or tensors):
+    encoder layer ``k`` takes the first two and the mirrored decoder layer the last two, so
+    the decoder starts as the transposes of the encoder (Hinton & Salakhutdinov 2006).
+    """
+    if len(layers) != len(encoder.linears):
+        raise ValueError(
+            f"got {len(layers)} pretrained layers for {len(encoder.linears)} encoder layers"
+        )
+
+    def tensor(a) -> torch.Tensor:
+        return torch.as_tensor(a, dtype=torch.float32)
+
+    n = len(layers)
+    for k, layer in enumerate(layers):
+        enc = encoder.linears[k]
+        enc.weight.copy_(tensor(layer.encoder_weight))
+        enc.bias.copy_(tensor(layer.encoder_bias))
+        if isinstance(decoder, TiedStack):
+            decoder.biases[n - 1 - k].copy_(tensor(layer.decoder_bias))
+        else:
+            dec = decoder.linears[n - 1 - k]
+            dec.weight.copy_(tensor(layer.decoder_weight))
+            dec.bias.copy_(tensor(layer.decoder_bias))

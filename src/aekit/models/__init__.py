@@ -3,6 +3,7 @@
 from aekit.models.aae import AAEConfig, AdversarialAutoencoder
 from aekit.models.autoencoder import Autoencoder, AutoencoderConfig
 from aekit.models.base import Model, apply_batched
+from aekit.models.document import DocumentAutoencoder, DocumentAutoencoderConfig
 from aekit.models.ib_autoencoder import IBAutoencoder, IBAutoencoderConfig
 from aekit.models.vae import VAE, VAEConfig
 from aekit.models.vib import VIBClassifier, VIBConfig
@@ -13,6 +14,8 @@ __all__ = [
     "AdversarialAutoencoder",
     "Autoencoder",
     "AutoencoderConfig",
+    "DocumentAutoencoder",
+    "DocumentAutoencoderConfig",
     "IBAutoencoder",
     "IBAutoencoderConfig",
     "Model",

@@ -27,8 +27,16 @@ import torch
 
 from aekit.io import register_model
 from aekit.likelihoods import get_likelihood
-from aekit.models.base import EncoderDecoder, as_float_tensor, check_input_width
-from aekit.nn import Stack, TiedStack, build_stack, check_activation, mirror, parse_layers
+from aekit.models.base import EncoderDecoder, check_input_width
+from aekit.nn import (
+    Stack,
+    TiedStack,
+    build_stack,
+    check_activation,
+    load_unrolled,
+    mirror,
+    parse_layers,
+)
 from aekit.regularizers import (
     check_corruption,
     contractive_closed_form,
@@ -255,20 +263,5 @@ class Autoencoder(EncoderDecoder):
         ``decoder_weight`` ``(n_in, n_out)`` and ``decoder_bias``: encoder layer ``k`` takes
         the first two and the mirrored decoder layer the last two (unrolling).
         """
-        if len(layers) != len(self.encoder.linears):
-            raise ValueError(
-                f"got {len(layers)} pretrained layers for {len(self.encoder.linears)} encoder "
-                "layers"
-            )
-        n = len(layers)
-        for k, layer in enumerate(layers):
-            enc = self.encoder.linears[k]
-            enc.weight.copy_(as_float_tensor(layer.encoder_weight))
-            enc.bias.copy_(as_float_tensor(layer.encoder_bias))
-            if isinstance(self.decoder, TiedStack):
-                self.decoder.biases[n - 1 - k].copy_(as_float_tensor(layer.decoder_bias))
-            else:
-                dec = self.decoder.linears[n - 1 - k]
-                dec.weight.copy_(as_float_tensor(layer.decoder_weight))
-                dec.bias.copy_(as_float_tensor(layer.decoder_bias))
+        load_unrolled(self.encoder, self.decoder, layers)
         return self

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import nn
 
@@ -22,6 +23,9 @@ def as_float_tensor(x, device: torch.device | str | None = None) -> torch.Tensor
     """A float32 tensor view of ``x`` (numpy array or tensor), on ``device``."""
     if isinstance(x, torch.Tensor):
         t = x
+    elif sp.issparse(x):
+        # Only ever a batch (apply_batched slices first): sparse corpora stay sparse whole.
+        t = torch.from_numpy(x.toarray().astype(np.float32, copy=False))
     else:
         t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     if t.dtype != torch.float32:
@@ -40,7 +44,7 @@ def apply_batched(
 
     Batches are converted one at a time, so a memory-mapped ``x`` is never loaded whole.
     """
-    n = len(x)
+    n = x.shape[0] if sp.issparse(x) else len(x)  # len() of a scipy matrix raises
     outs = []
     for start in range(0, n, batch_size):
         xb = as_float_tensor(x[start : start + batch_size], device)
@@ -56,6 +60,20 @@ def check_input_width(x: torch.Tensor, n_in: int, name: str = "data") -> None:
         raise ValueError(
             f"{name} has shape {tuple(x.shape)} but the model's input layer has {n_in} "
             "units; match the layer spec's first width to the data"
+        )
+
+
+def check_documents(x, name: str = "data") -> None:
+    """Raise ``ValueError`` unless ``x`` (a tensor or :class:`~aekit.sparse.SparseRows`) holds
+    word counts: non-negative, and no empty document, which would have no word distribution."""
+    if float(x.min()) < 0:
+        raise ValueError(f"{name} has negative values; pass word counts")
+    lengths = x.row_sums() if hasattr(x, "row_sums") else x.sum(-1)
+    empty = torch.nonzero(lengths <= 0).flatten()
+    if len(empty):
+        raise ValueError(
+            f"{name} has {len(empty)} empty documents (no word of the vocabulary), the first "
+            f"at row {int(empty[0])}; drop them (aekit.data.text.check_nonempty names them)"
         )
 
 

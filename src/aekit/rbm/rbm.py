@@ -12,19 +12,28 @@ References
   Gradient", ICML 2008 (persistent CD).
 - R. Salakhutdinov and I. Murray, "On the Quantitative Analysis of Deep Belief Networks",
   ICML 2008 (annealed importance sampling of log Z).
+- R. Salakhutdinov and G. E. Hinton, "Replicated Softmax: an Undirected Topic Model",
+  NIPS 2009 (softmax visible units for word counts; the constrained Poisson model of the
+  2006 paper's document autoencoder has the same conditionals).
 
 Energies (``W`` is ``(n_hidden, n_visible)``, ``b`` visible and ``c`` hidden biases)::
 
     binary v, binary h:     E = -b.v - c.h - h.W v
     Gaussian v, binary h:   E = ||v - b||^2 / 2 - c.h - h.W v       (unit variance)
     binary v, Gaussian h:   E = -b.v + ||h - c||^2 / 2 - h.W v       ("linear" hidden units)
+    softmax v, binary h:    E = -b.v - D c.h - h.W v                  (replicated softmax)
+
+where for softmax visible units ``v`` holds a document's word counts and ``D = sum_i v_i`` its
+length: ``D`` softmax units share the weights, so the hidden units see ``W v + D c`` (the
+bottom-up input grows with the document) and, given ``h``, the counts are
+``Multinomial(D, softmax(b + W^T h))``. Each length ``D`` has its own partition function.
 
 so the free energies ``F(v) = -log sum_h exp(-E(v, h))`` are::
 
-    binary h:    F(v) = E_v(v) - sum_j softplus(c_j + W_j.v)
+    binary h:    F(v) = E_v(v) - sum_j softplus(c_j + W_j.v)     (D c_j for softmax v)
     Gaussian h:  F(v) = -b.v - ||c + W v||^2 / 2 + ||c||^2 / 2 - (n_hidden / 2) log(2 pi)
 
-with ``E_v(v) = -b.v`` for binary and ``||v - b||^2 / 2`` for Gaussian visible units.
+with ``E_v(v) = -b.v`` for binary and softmax, ``||v - b||^2 / 2`` for Gaussian visible units.
 
 Training: the gradient of ``mean F(v_data) - mean F(v_neg)`` with ``v_neg`` held fixed is
 exactly the CD update ``<v h>_data - <v h>_recon`` with the positive phase on hidden
@@ -44,9 +53,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from aekit.io import register_model
-from aekit.models.base import Model, apply_batched
+from aekit.models.base import Model, apply_batched, check_documents
 
-VISIBLE_UNITS = ("bernoulli", "gaussian")
+VISIBLE_UNITS = ("bernoulli", "gaussian", "softmax")
 HIDDEN_UNITS = ("bernoulli", "gaussian")
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -58,8 +67,10 @@ class RBMConfig:
     Parameters
     ----------
     n_visible, n_hidden : int
-    visible : {"bernoulli", "gaussian"}
-        Gaussian visible units have unit variance: standardize the data first.
+    visible : {"bernoulli", "gaussian", "softmax"}
+        Gaussian visible units have unit variance: standardize the data first. Softmax
+        visible units model word counts (replicated softmax): the data are non-negative
+        counts, one row per document.
     hidden : {"bernoulli", "gaussian"}
         ``gaussian`` are the paper's linear hidden units with unit-variance noise.
     cd_k : int
@@ -68,7 +79,8 @@ class RBMConfig:
         Persistent CD: the negative chains carry over between updates (``n_chains`` of them).
     sample_visible : bool
         Sample the visible states in the negative phase instead of using their means (the
-        paper uses means; persistent chains always sample them).
+        paper uses means; persistent chains always sample them). Softmax units then draw
+        ``D`` words from the multinomial.
     weight_decay : float
         Weight cost ``lambda`` (gradient ``lambda * W``; the paper's 0.0002).
     init_std : float
@@ -104,6 +116,11 @@ class RBMConfig:
             raise ValueError(
                 "Gaussian visible with Gaussian hidden units has no normalizable joint in "
                 "general; make one of the two layers 'bernoulli'"
+            )
+        if self.visible == "softmax" and self.hidden != "bernoulli":
+            raise ValueError(
+                "softmax (word count) visible units are implemented with binary hidden units; "
+                "use hidden='bernoulli' for the first layer of a document model"
             )
         if self.cd_k < 1 or self.n_chains < 1:
             raise ValueError("cd_k and n_chains must be >= 1")
@@ -142,9 +159,9 @@ class RBM(Model):
     # Conditionals ------------------------------------------------------------------------------
 
     def hidden_input(self, v: torch.Tensor) -> torch.Tensor:
-        if self.config.up_scale != 1.0:
-            return self.config.up_scale * F.linear(v, self.weight) + self.hidden_bias
-        return F.linear(v, self.weight, self.hidden_bias)  # (batch, n_hidden)
+        return _hidden_input(
+            v, self.weight, self.hidden_bias, self.config.visible, self.config.up_scale
+        )  # (batch, n_hidden)
 
     def hidden_mean(self, v: torch.Tensor) -> torch.Tensor:
         """``E[h | v]``: probabilities, or the Gaussian means of linear units."""
@@ -156,15 +173,23 @@ class RBM(Model):
             return torch.bernoulli(mean)
         return mean + torch.randn_like(mean)
 
-    def visible_mean(self, h: torch.Tensor) -> torch.Tensor:
-        """``E[v | h]``."""
+    def visible_mean(self, h: torch.Tensor, length: torch.Tensor | None = None) -> torch.Tensor:
+        """``E[v | h]``; softmax units need the documents' ``length`` ``(batch, 1)``."""
         w = self.weight if self.config.down_scale == 1.0 else self.config.down_scale * self.weight
         x = F.linear(h, w.t(), self.visible_bias)  # (batch, n_visible)
-        return torch.sigmoid(x) if self.config.visible == "bernoulli" else x
+        if self.config.visible == "bernoulli":
+            return torch.sigmoid(x)
+        if self.config.visible == "softmax":
+            if length is None:
+                raise ValueError("softmax visible units need the document lengths (length=...)")
+            return length * torch.softmax(x, dim=-1)
+        return x
 
     def sample_visible(self, mean: torch.Tensor) -> torch.Tensor:
         if self.config.visible == "bernoulli":
             return torch.bernoulli(mean)
+        if self.config.visible == "softmax":
+            return sample_counts(mean)
         return mean + torch.randn_like(mean)
 
     # Energies ----------------------------------------------------------------------------------
@@ -174,9 +199,11 @@ class RBM(Model):
 
     def energy(self, v: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """``E(v, h)``, shape ``(batch,)``."""
-        interaction = (self.hidden_input(v) - self.hidden_bias) * h
+        interaction = self.config.up_scale * F.linear(v, self.weight) * h
         if self.config.hidden == "bernoulli":
             hidden = -(h @ self.hidden_bias)
+            if self.config.visible == "softmax":
+                hidden = hidden * v.sum(-1)
         else:
             hidden = 0.5 * (h - self.hidden_bias).pow(2).sum(-1)
         return self._visible_energy(v) + hidden - interaction.sum(-1)
@@ -201,6 +228,8 @@ class RBM(Model):
         n = self.config.n_visible
         if x.ndim != 2 or x.shape[1] != n:
             raise ValueError(f"{name} has shape {tuple(x.shape)}; the RBM has {n} visible units")
+        if self.config.visible == "softmax":
+            check_documents(x, name)
         if self.config.visible == "bernoulli":
             lo, hi = float(x.min()), float(x.max())
             if lo < 0 or hi > 1:
@@ -222,20 +251,24 @@ class RBM(Model):
         cfg = self.config
         if ph0 is None:
             ph0 = self.hidden_mean(v0)
-        recon = self.visible_mean(self.sample_hidden(ph0))
+        # Softmax chains keep each document's length: every step redraws its D words.
+        length = v0.sum(-1, keepdim=True) if cfg.visible == "softmax" else None
+        recon = self.visible_mean(self.sample_hidden(ph0), length)
         if cfg.persistent:
             if self.chains.shape[0] != cfg.n_chains:
                 idx = torch.randint(len(v0), (cfg.n_chains,), device=v0.device)
                 self.chains = v0[idx].clone()
             v = self.chains
+            chain_length = v.sum(-1, keepdim=True) if cfg.visible == "softmax" else None
             for _ in range(cfg.cd_k):
-                v = self.sample_visible(self.visible_mean(self.sample_hidden(self.hidden_mean(v))))
+                h = self.sample_hidden(self.hidden_mean(v))
+                v = self.sample_visible(self.visible_mean(h, chain_length))
             self.chains = v
             return v, recon
         v = recon
         for _ in range(cfg.cd_k - 1):
             v = self.sample_visible(v) if cfg.sample_visible else v
-            v = self.visible_mean(self.sample_hidden(self.hidden_mean(v)))
+            v = self.visible_mean(self.sample_hidden(self.hidden_mean(v)), length)
         if cfg.sample_visible:
             v = self.sample_visible(v)
         return v, recon
@@ -255,6 +288,11 @@ class RBM(Model):
             v_neg, recon = self.negative_phase(v0, ph0)
             ph_neg = self.hidden_mean(v_neg)
             recon_err = (recon - v0).pow(2).sum(-1).mean()
+            # Replicated softmax: the hidden bias enters the energy D times (dF/dc = -D E[h|v]).
+            if cfg.visible == "softmax":
+                hb0, hb_neg = ph0 * v0.sum(-1, keepdim=True), ph_neg * v_neg.sum(-1, keepdim=True)
+            else:
+                hb0, hb_neg = ph0, ph_neg
         # The weight cost's gradient (weight_decay * W) is added inside the backward pass.
         loss = _ContrastiveDivergence.apply(
             self.weight,
@@ -264,6 +302,8 @@ class RBM(Model):
             ph0,
             v_neg,
             ph_neg,
+            hb0,
+            hb_neg,
             recon_err,
             cfg.up_scale,
             cfg.weight_decay,
@@ -273,7 +313,8 @@ class RBM(Model):
     @torch.no_grad()
     def evaluate_batch(self, v: torch.Tensor) -> dict[str, torch.Tensor]:
         """Mean-field reconstruction error (``v -> E[h|v] -> E[v|h]``) and mean free energy."""
-        recon = self.visible_mean(self.hidden_mean(v))
+        length = v.sum(-1, keepdim=True) if self.config.visible == "softmax" else None
+        recon = self.visible_mean(self.hidden_mean(v), length)
         return {
             "recon": (recon - v).pow(2).sum(-1).mean(),
             "free_energy": self.free_energy(v).mean(),
@@ -289,12 +330,28 @@ class RBM(Model):
             )
 
     @torch.no_grad()
-    def log_partition_exact(self, max_units: int = 22) -> float:
-        """``log Z`` by enumerating the smaller binary layer (at most ``max_units`` units)."""
+    def log_partition_exact(self, max_units: int = 22, length: int | None = None) -> float:
+        """``log Z`` by enumerating the smaller binary layer (at most ``max_units`` units).
+
+        Softmax visible units have one partition function per document length: pass
+        ``length`` (``D``). It sums over the ``n_visible^D`` ordered word sequences, so
+        ``p(counts) = D! / prod_i v_i! * exp(-F(v)) / Z_D``.
+        """
         self._check_proper("log_partition_exact")
         cfg = self.config
         W = self.weight.double()
         b, c = self.visible_bias.double(), self.hidden_bias.double()
+        if cfg.visible == "softmax":
+            if length is None or int(length) < 1:
+                raise ValueError("softmax visible units: pass the document length (length=D)")
+            if cfg.n_hidden > max_units:
+                raise ValueError(f"exact log Z needs at most {max_units} hidden units")
+            h = _all_binary(cfg.n_hidden, W.device)  # (2^n_hidden, n_hidden)
+            # sum over sequences of exp(b.v + h.W v) = (sum_k exp(b_k + (W^T h)_k))^D
+            log_words = torch.logsumexp(F.linear(h, W.t(), b), -1)  # (2^n_hidden,)
+            return float(torch.logsumexp(length * (h @ c + log_words), 0))
+        if length is not None:
+            raise ValueError("length is only for softmax visible units")
         if cfg.hidden == "bernoulli" and cfg.n_hidden <= max_units:
             h = _all_binary(cfg.n_hidden, W.device)  # (2^n_hidden, n_hidden)
             vis_in = F.linear(h, W.t(), b)  # (2^n_hidden, n_visible)
@@ -374,7 +431,7 @@ class RBM(Model):
         scikit-learn's ``BernoulliRBM.score_samples`` uses.
         """
         self._check_proper("pseudo_log_likelihood")
-        if self.config.visible != "bernoulli":
+        if self.config.visible != "bernoulli":  # softmax counts have no single-bit flips
             raise ValueError("pseudo-likelihood is defined here for binary visible units")
         fe = self.free_energy(v)
         if not exact:
@@ -409,9 +466,14 @@ class RBM(Model):
 
     def reconstruct(self, x, batch_size: int = 4096) -> np.ndarray:
         """Mean-field reconstructions ``E[v | E[h | v]]``."""
-        return apply_batched(
-            lambda v: self.visible_mean(self.hidden_mean(v)), x, batch_size, self.device
-        )
+        softmax = self.config.visible == "softmax"
+
+        def recon(v: torch.Tensor) -> torch.Tensor:
+            return self.visible_mean(
+                self.hidden_mean(v), v.sum(-1, keepdim=True) if softmax else None
+            )
+
+        return apply_batched(recon, x, batch_size, self.device)
 
     @property
     def encoder_weight(self) -> np.ndarray:
@@ -443,21 +505,34 @@ class _ContrastiveDivergence(torch.autograd.Function):
 
     For every unit type here, ``d/dtheta [F(v0) - F(v_neg)]`` averaged over the batch is
     ``dW = s (<ph_neg^T v_neg> - <ph0^T v0>)``, ``db = <v_neg> - <v0>``,
-    ``dc = <ph_neg> - <ph0>``, each ``<.>`` the mean over that phase's rows, ``ph`` the hidden
-    means and ``s`` the up-scale.
+    ``dc = <hb_neg> - <hb0>``, each ``<.>`` the mean over that phase's rows, ``ph`` the hidden
+    means, ``hb`` the hidden bias's statistics (``ph``, or ``D ph`` for replicated softmax) and
+    ``s`` the up-scale.
     """
 
     @staticmethod
     def forward(
-        ctx, weight, visible_bias, hidden_bias, v0, ph0, v_neg, ph_neg, value, scale, decay
+        ctx,
+        weight,
+        visible_bias,
+        hidden_bias,
+        v0,
+        ph0,
+        v_neg,
+        ph_neg,
+        hb0,
+        hb_neg,
+        value,
+        scale,
+        decay,
     ):
-        ctx.save_for_backward(weight, v0, ph0, v_neg, ph_neg)
+        ctx.save_for_backward(weight, v0, ph0, v_neg, ph_neg, hb0, hb_neg)
         ctx.scale, ctx.decay = scale, decay
         return value.clone()
 
     @staticmethod
     def backward(ctx, grad):
-        weight, v0, ph0, v_neg, ph_neg = ctx.saved_tensors
+        weight, v0, ph0, v_neg, ph_neg, hb0, hb_neg = ctx.saved_tensors
         # Each phase is averaged over its own rows (PCD has n_chains negative samples); one mm
         # and one addmm, then a single in-place pass for the scale and the weight cost.
         n0, n_neg = v0.shape[0], v_neg.shape[0]
@@ -468,12 +543,47 @@ class _ContrastiveDivergence(torch.autograd.Function):
             d_weight.add_(weight, alpha=ctx.decay)
         d_weight.mul_(grad)
         d_visible = (v_neg.mean(0) - v0.mean(0)) * grad
-        d_hidden = (ph_neg.mean(0) - ph0.mean(0)) * grad
-        return d_weight, d_visible, d_hidden, None, None, None, None, None, None, None
+        d_hidden = (hb_neg.mean(0) - hb0.mean(0)) * grad
+        return (d_weight, d_visible, d_hidden, *([None] * 9))
+
+
+def _hidden_input(
+    v: torch.Tensor,
+    weight: torch.Tensor,
+    hidden_bias: torch.Tensor,
+    visible: str = "bernoulli",
+    up_scale: float = 1.0,
+) -> torch.Tensor:
+    """Total input ``s W v + c`` of the hidden units (``s W v + D c`` for softmax visible
+    units, ``D`` the document length), shape ``(batch, n_hidden)``."""
+    if visible == "softmax":
+        wv = F.linear(v, weight)
+        if up_scale != 1.0:
+            wv = up_scale * wv
+        return torch.addcmul(wv, v.sum(-1, keepdim=True), hidden_bias)
+    if up_scale != 1.0:
+        return up_scale * F.linear(v, weight) + hidden_bias
+    return F.linear(v, weight, hidden_bias)
+
+
+def sample_counts(mean: torch.Tensor) -> torch.Tensor:
+    """Draw each row's ``D = round(sum(mean))`` words from ``Multinomial(D, mean / D)``.
+
+    All rows draw ``max D`` words at once and the draws past a row's own length are dropped,
+    so a batch costs one ``torch.multinomial`` call.
+    """
+    length = mean.sum(-1).round().long()  # (batch,)
+    n_max = int(length.max()) if len(length) else 0
+    counts = torch.zeros_like(mean)
+    if n_max == 0:
+        return counts
+    words = torch.multinomial(mean.clamp_min(0) + 1e-30, n_max, replacement=True)  # (batch, n_max)
+    keep = torch.arange(n_max, device=mean.device) < length[:, None]
+    return counts.scatter_add_(1, words, keep.to(mean.dtype))
 
 
 def _visible_energy(v: torch.Tensor, b: torch.Tensor, visible: str) -> torch.Tensor:
-    if visible == "bernoulli":
+    if visible in ("bernoulli", "softmax"):
         return -(v @ b)
     return 0.5 * (v - b).pow(2).sum(-1)
 
@@ -489,9 +599,13 @@ def free_energy(
 ) -> torch.Tensor:
     """Free energy of ``v`` (see the module docstring), shape ``(batch,)``.
 
-    ``hidden_input`` (``v W^T + c``) may be passed in when already computed.
+    ``hidden_input`` (``v W^T + c``, see :meth:`RBM.hidden_input`) may be passed in when already
+    computed.
     """
-    x = F.linear(v, weight, hidden_bias) if hidden_input is None else hidden_input
+    if hidden_input is None:
+        x = _hidden_input(v, weight, hidden_bias, visible)
+    else:
+        x = hidden_input
     if hidden == "bernoulli":
         return _visible_energy(v, visible_bias, visible) - F.softplus(x).sum(-1)
     return (

@@ -26,12 +26,15 @@ import numpy as np
 import torch
 
 from aekit.models.autoencoder import Autoencoder, AutoencoderConfig
+from aekit.models.document import DocumentAutoencoder, DocumentAutoencoderConfig
 from aekit.rbm.dbm import DBM, DBMConfig
 from aekit.rbm.dbn import DBN, DBNConfig
 from aekit.rbm.rbm import RBM, RBMConfig
+from aekit.sparse import is_sparse
 from aekit.train.trainer import TrainConfig, Trainer
 
 _UNIT_INTERVAL = ("logistic", "sigmoid")
+SOFTMAX_RBM_LR = 0.001
 
 
 @dataclass
@@ -110,15 +113,20 @@ def hinton2006_train_config(
     """The RBM training settings of Hinton & Salakhutdinov (2006) as a :class:`TrainConfig`.
 
     CD-1 (set on :class:`~aekit.rbm.RBMConfig`) on minibatches of 100, learning rate 0.1, or
-    0.001 when a layer has Gaussian visible or linear hidden units, momentum 0.5 for 5 epochs
+    0.001 when a layer has Gaussian visible or linear hidden units (and
+    ``SOFTMAX_RBM_LR`` for softmax visible units of word counts), momentum 0.5 for 5 epochs
     then 0.9, 50 epochs. The weight cost 0.0002 is an RBM setting (``weight_decay``).
     """
     gaussian = "gaussian" in (hidden, visible)
+    lr = 0.001 if gaussian else 0.1
+    if visible == "softmax":
+        # Word counts make the statistics D times larger than binary ones (D ~ 100 words).
+        lr = SOFTMAX_RBM_LR
     settings = {
         "epochs": 50,
         "batch_size": 100,
         "optimizer": "sgd",
-        "lr": 0.001 if gaussian else 0.1,
+        "lr": lr,
         "momentum": 0.9,
         "initial_momentum": 0.5,
         "momentum_warmup_epochs": 5,
@@ -178,6 +186,60 @@ def rbm_pretrainer(
         weight_decay=weight_decay,
     )
     return rbm_stack_pretrainer(dbn.rbm_configs(), train_overrides)
+
+
+def document_pretrainer(
+    config: DocumentAutoencoderConfig,
+    train_overrides: dict | None = None,
+    weight_decay: float = 0.0002,
+    cd_k: int = 1,
+) -> LayerPretrainer:
+    """RBM pretraining of a document autoencoder (Hinton & Salakhutdinov 2006, Fig. 4).
+
+    The bottom RBM has softmax visible units over the word counts (replicated softmax), the
+    top one linear hidden units for real codes or binary ones for semantic hashing, every
+    other unit binary; each trains on the hidden probabilities of the one below.
+    """
+    if config.activation not in _UNIT_INTERVAL:
+        raise ValueError(
+            f"RBM pretraining needs logistic hidden layers, got activation={config.activation!r}"
+        )
+    sizes = config.layers
+    n = len(sizes) - 1
+    configs = [
+        RBMConfig(
+            n_visible=sizes[k],
+            n_hidden=sizes[k + 1],
+            visible="softmax" if k == 0 else "bernoulli",
+            hidden="gaussian" if k == n - 1 and config.code == "real" else "bernoulli",
+            cd_k=cd_k,
+            weight_decay=weight_decay,
+        )
+        for k in range(n)
+    ]
+    if configs[0].hidden == "gaussian":
+        raise ValueError(
+            "a one-layer document model with real codes would need softmax visible and linear "
+            "hidden units; add a hidden layer (e.g. '2000-500-10') or use code='binary'"
+        )
+    return rbm_stack_pretrainer(configs, train_overrides)
+
+
+def pretrain_document_autoencoder(
+    config: DocumentAutoencoderConfig, counts, train_overrides: dict | None = None
+) -> DocumentAutoencoder:
+    """Pretrain ``config``'s layers with RBMs on word ``counts`` (sparse is fine) and unroll.
+
+    The result is not fine-tuned: train it end to end with :class:`~aekit.train.Trainer`.
+    """
+    model = DocumentAutoencoder(config)  # validates the config before any training
+    if counts.ndim != 2 or counts.shape[1] != config.layers[0]:
+        raise ValueError(
+            f"word counts of shape {counts.shape} do not fit the layers {config.layers}: "
+            f"expected (n_documents, {config.layers[0]})"
+        )
+    layers = pretrain_layers(counts, config.layers, document_pretrainer(config, train_overrides))
+    return model.load_pretrained_layers(layers)
 
 
 def train_dbn(config: DBNConfig, x: np.ndarray, train_overrides: dict | None = None) -> DBN:
@@ -240,7 +302,8 @@ def pretrain_layers(
 ) -> list[PretrainedLayer]:
     """Greedy pretraining: layer ``k`` is trained on the codes of layer ``k - 1``."""
     out = []
-    h = np.asarray(x, dtype=np.float32)
+    # A sparse corpus stays sparse for the bottom layer; the codes above it are dense.
+    h = x if is_sparse(x) else np.asarray(x, dtype=np.float32)
     for k in range(len(layers) - 1):
         layer, h = pretrainer(h, k, layers[k], layers[k + 1])
         assert layer.encoder_weight.shape == (layers[k + 1], layers[k])

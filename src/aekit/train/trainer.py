@@ -52,6 +52,7 @@ from aekit.io import (
     save_model,
 )
 from aekit.models.base import as_float_tensor
+from aekit.sparse import SparseRows, is_sparse
 
 OPTIMIZERS = ("adam", "sgd", "lbfgs")
 SCHEDULES = ("constant", "cosine", "step", "exponential")
@@ -371,7 +372,9 @@ class Trainer:
             group["lr_scale"] = lr_scale  # kept in the state dict, so a resume keeps it too
         return opt
 
-    def _prepare(self, x, name: str) -> torch.Tensor:
+    def _prepare(self, x, name: str) -> torch.Tensor | SparseRows:
+        if is_sparse(x):
+            return self._prepare_sparse(x, name)
         t = as_float_tensor(x)
         if t.ndim != 2:
             raise ValueError(
@@ -381,6 +384,19 @@ class Trainer:
             raise ValueError(f"{name} is empty; pass at least one sample")
         if not torch.isfinite(t).all():
             n_bad = int((~torch.isfinite(t)).sum())
+            raise ValueError(f"{name} has {n_bad} NaN or infinite values; clean or impute them")
+        check = getattr(self.model, "check_data", None)
+        if check is not None:
+            check(t, name)
+        return t.to(self.device)
+
+    def _prepare_sparse(self, x, name: str) -> SparseRows:
+        """A scipy sparse matrix stays sparse on the device; batches are densified one by one."""
+        t = x if isinstance(x, SparseRows) else SparseRows.from_scipy(x)
+        if len(t) == 0:
+            raise ValueError(f"{name} is empty; pass at least one sample")
+        if not torch.isfinite(t.values).all():
+            n_bad = int((~torch.isfinite(t.values)).sum())
             raise ValueError(f"{name} has {n_bad} NaN or infinite values; clean or impute them")
         check = getattr(self.model, "check_data", None)
         if check is not None:
@@ -603,7 +619,10 @@ class Trainer:
         elif cfg.val_fraction > 0:
             tr_idx, va_idx = split_validation(len(x), cfg.val_fraction, cfg.seed)
             tr, va = torch.from_numpy(tr_idx).to(x.device), torch.from_numpy(va_idx).to(x.device)
-            x, xv = x[tr], x[va]
+            if isinstance(x, SparseRows):
+                x, xv = x.select(tr), x.select(va)
+            else:
+                x, xv = x[tr], x[va]
             if y is not None:
                 y, yv = y[tr], y[va]
         else:
@@ -898,7 +917,10 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         try:
-            t = x if isinstance(x, torch.Tensor) else as_float_tensor(x, self.device)
+            if is_sparse(x):
+                t = x if isinstance(x, SparseRows) else SparseRows.from_scipy(x, self.device)
+            else:
+                t = x if isinstance(x, torch.Tensor) else as_float_tensor(x, self.device)
             self._check_targets_given(y is not None)
             if y is not None and not isinstance(y, torch.Tensor):
                 y = self._prepare_targets(y, len(t), "y")
