@@ -27,9 +27,18 @@ from click.core import ParameterSource
 
 from aekit import __version__
 from aekit.baselines import PCABaseline
-from aekit.data import list_datasets, load_array, load_dataset
-from aekit.evaluate import mean_squared_error_per_sample
+from aekit.data import (
+    BagOfWords,
+    check_nonempty,
+    list_datasets,
+    load_array,
+    load_corpus,
+    load_dataset,
+    strip_header,
+)
+from aekit.evaluate import mean_squared_error_per_sample, search
 from aekit.experiments.demo import PRESETS, format_summary, run_demo
+from aekit.experiments.documents import run_documents
 from aekit.experiments.generative import write_generative_report
 from aekit.experiments.hinton2006 import EXPERIMENTS as HINTON2006
 from aekit.experiments.hinton2006 import run_experiment as run_hinton2006
@@ -44,6 +53,7 @@ from aekit.models import (
     AdversarialAutoencoder,
     Autoencoder,
     AutoencoderConfig,
+    DocumentAutoencoder,
     IBAutoencoder,
     IBAutoencoderConfig,
     VAEConfig,
@@ -1405,7 +1415,7 @@ def reproduce() -> None:
 
 
 @reproduce.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("experiment", type=click.Choice(sorted(HINTON2006)))
+@click.argument("experiment", type=click.Choice(sorted([*HINTON2006, "docs"])))
 @click.option(
     "--out",
     "out_dir",
@@ -1462,11 +1472,18 @@ def hinton2006(
     """Hinton & Salakhutdinov, Science 2006: RBM-pretrained deep autoencoders vs PCA.
 
     EXPERIMENT is curves (784-400-200-100-50-25-6), mnist (784-1000-500-250-30), mnist2d
-    (784-1000-500-250-2, the 2-D map of Fig. 3) or faces (625-2000-1000-500-30). Each RBM,
-    the fine-tuning and the baselines are saved as they finish, so an interrupted run picks
-    up where it stopped when started again with the same --out.
+    (784-1000-500-250-2, the 2-D map of Fig. 3), faces (625-2000-1000-500-30) or docs
+    (20 Newsgroups: 2000-500-250-125-{10,2} document codes and 32/128-bit semantic hashing
+    against LSA, Fig. 4). Each RBM, the fine-tuning and the baselines are saved as they
+    finish, so an interrupted run picks up where it stopped when started again with the
+    same --out.
     """
     out = Path(out_dir or f"runs/hinton2006-{experiment}{'-quick' if quick else ''}")
+    if experiment == "docs":
+        if bf16:
+            raise click.BadParameter("docs trains in fp32; drop --bf16", param_hint="'--bf16'")
+        _reproduce_docs(out, quick, seed, data_dir, ablation, progress)
+        return
     try:
         results = run_hinton2006(
             experiment,
@@ -1492,6 +1509,123 @@ def hinton2006(
     for check, ok in results["checks"].items():
         click.echo(f"target {check}: {'met' if ok else 'NOT met'}")
     click.echo(f"report: {(out / 'report.html').resolve()}")
+
+
+def _reproduce_docs(out: Path, quick, seed, data_dir, ablation, progress) -> None:
+    try:
+        results = run_documents(
+            out, quick=quick, seed=seed, data_dir=data_dir, ablation=ablation, progress=progress
+        )
+    except KeyboardInterrupt:
+        click.echo(
+            f"interrupted: finished stages are kept in {out}; run the same command again to resume",
+            err=True,
+        )
+        sys.exit(130)
+    counts = next(iter(results["precision"].values())).keys()
+    width = max(len(m) for m in results["precision"])
+    click.echo(f"{'method':<{width}}  " + "  ".join(f"{'P@' + k:>7}" for k in counts))
+    for method, p in results["precision"].items():
+        click.echo(f"{method:<{width}}  " + "  ".join(f"{v:7.3f}" for v in p.values()))
+    for name, acc in results["knn_accuracy_2d"].items():
+        click.echo(f"2-D map {name}: 5-NN accuracy {acc:.3f}")
+    for name, ratio in results["hash_speedup"].items():
+        click.echo(f"{name} top-10 search: {ratio:.1f}x faster than AE-10 cosine")
+    for check, ok in results["checks"].items():
+        click.echo(f"target {check}: {'met' if ok else 'NOT met'}")
+    click.echo(f"report: {(out / 'report.html').resolve()}")
+
+
+# Documents ---------------------------------------------------------------------------------------
+
+
+@main.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("model_dir", metavar="MODEL_DIR", type=click.Path(exists=True))
+@click.option(
+    "--corpus",
+    "corpus_path",
+    type=click.Path(exists=True),
+    required=True,
+    help="Documents to search: the 20news-bydate archive (or its folder), a folder of class "
+    "folders of text files, or a CSV with text and label columns.",
+)
+@click.option(
+    "--subset",
+    type=click.Choice(["train", "test"]),
+    default="test",
+    show_default=True,
+    help="Which 20 Newsgroups half to search (other corpora have one).",
+)
+@click.option("--query", "query_text", default=None, help="The query document's text.")
+@click.option(
+    "--query-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="A file holding the query document (e-mail headers are stripped).",
+)
+@click.option("--k", "k", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--json", "as_json", is_flag=True, default=False, help="Print the results as JSON lines."
+)
+@_user_errors
+def retrieve(model_dir, corpus_path, subset, query_text, query_file, k, as_json) -> None:
+    """The documents of a corpus nearest to a query, by a fitted document model's codes.
+
+    MODEL_DIR is a document autoencoder saved with its vocabulary (as `aekit reproduce
+    hinton2006 docs` leaves in runs/hinton2006-docs/AE-10/model). Real codes rank by cosine
+    similarity, binary (semantic hashing) codes by Hamming distance.
+    """
+    model = _load_model(model_dir, needs=())
+    if not isinstance(model, DocumentAutoencoder) or model.config.vocabulary is None:
+        raise click.BadParameter(
+            f"{model_dir} is not a document model saved with its vocabulary; train one with "
+            "`aekit reproduce hinton2006 docs`",
+            param_hint="'MODEL_DIR'",
+        )
+    if (query_text is None) == (query_file is None):
+        raise click.UsageError("give the query as --query TEXT or --query-file FILE (one)")
+    if query_file is not None:
+        query_text = strip_header(Path(query_file).read_text(errors="replace"))
+    bow = BagOfWords.from_dict(model.config.vocabulary)
+    query = bow.transform([query_text])
+    if query.sum() == 0:
+        raise ValueError(
+            "the query has no word of the model's vocabulary, so it has no code; give a longer "
+            "or more topical text"
+        )
+    kwargs = {"subset": subset} if Path(corpus_path).suffix != ".csv" else {}
+    corpus = load_corpus(corpus_path, **kwargs)
+    counts = bow.transform(corpus.texts)
+    keep = np.flatnonzero(np.asarray(counts.sum(axis=1)).ravel() > 0)
+    if len(keep) == 0:
+        check_nonempty(counts)
+    counts = counts[keep]
+    binary = model.config.code == "binary"
+    encode = model.binary_codes if binary else model.transform
+    idx, scores = search(
+        encode(query), encode(counts), k=min(k, len(keep)), metric="hamming" if binary else "cosine"
+    )
+    score_name = "hamming" if binary else "cosine"
+    for rank, (i, score) in enumerate(zip(idx[0], scores[0]), start=1):
+        doc = int(keep[i])
+        label = corpus.label_names[corpus.labels[doc]]
+        snippet = " ".join(corpus.texts[doc].split())[:70]
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "rank": rank,
+                        "doc_id": corpus.doc_ids[doc],
+                        "label": label,
+                        score_name: float(score),
+                        "text": snippet,
+                    }
+                )
+            )
+        else:
+            click.echo(
+                f"{rank:3d}  {float(score):8.4f}  {label:<26} {corpus.doc_ids[doc]}  {snippet}"
+            )
 
 
 # Information bottleneck ------------------------------------------------------------------------

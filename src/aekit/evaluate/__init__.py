@@ -1,4 +1,4 @@
-"""Evaluation metrics."""
+"""Evaluation metrics and retrieval curves."""
 
 from aekit.evaluate.metrics import (
     cluster_error,
@@ -9,13 +9,27 @@ from aekit.evaluate.metrics import (
     mmd2,
     squared_error_per_sample,
 )
+from aekit.evaluate.retrieval import (
+    RetrievalCurve,
+    binarize,
+    hamming_distances,
+    pack_bits,
+    retrieval_curve,
+    search,
+)
 
 __all__ = [
+    "RetrievalCurve",
+    "binarize",
     "cluster_error",
     "code_sensitivity",
+    "hamming_distances",
     "knn_accuracy",
     "linear_probe_accuracy",
     "mean_squared_error_per_sample",
     "mmd2",
+    "pack_bits",
+    "retrieval_curve",
+    "search",
     "squared_error_per_sample",
 ]

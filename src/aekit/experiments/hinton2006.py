@@ -36,7 +36,7 @@ from aekit.data import Dataset, load_dataset
 from aekit.evaluate import knn_accuracy, mean_squared_error_per_sample
 from aekit.io import atomic_write_json, load_model
 from aekit.models import Autoencoder, AutoencoderConfig
-from aekit.rbm import RBM, DBNConfig
+from aekit.rbm import RBM, DBNConfig, RBMConfig
 from aekit.train import TrainConfig, Trainer, hinton2006_train_config
 from aekit.viz import Section, code_scatter, learning_curves, reconstruction_grid, save_figure
 from aekit.viz.report import write_report
@@ -155,23 +155,21 @@ def _cached(path: Path, compute: Callable[[], Any]) -> Any:
 
 
 def pretrain_rbms(
-    exp: Experiment,
-    x: np.ndarray,
+    rbm_configs: list[RBMConfig],
+    x,
     out: Path,
     epochs: int,
     seed: int,
     progress: bool,
 ) -> list[RBM]:
-    """Greedy RBM pretraining with per-layer checkpoints (a finished layer is loaded)."""
-    dbn = DBNConfig(
-        layers=exp.layers,
-        visible="gaussian" if exp.likelihood == "gaussian" else "bernoulli",
-        top_hidden="gaussian",
-        weight_decay=0.0002,
-    )
+    """Greedy RBM pretraining with per-layer checkpoints (a finished layer is loaded).
+
+    Layer ``k`` is saved in ``out/rbm-k``; each trains with the paper's settings for its unit
+    types (:func:`~aekit.train.hinton2006_train_config`) on the hidden means of the one below.
+    """
     rbms: list[RBM] = []
     h = x
-    for k, rbm_cfg in enumerate(dbn.rbm_configs()):
+    for k, rbm_cfg in enumerate(rbm_configs):
         done = out / f"rbm-{k}"
         if (done / "config.json").is_file():
             rbm = load_model(done)
@@ -183,6 +181,8 @@ def pretrain_rbms(
             )
             torch.manual_seed(seed + k)  # each layer's init independent of what was loaded
             rbm = RBM(rbm_cfg)
+            if rbm_cfg.visible == "softmax":
+                rbm.init_visible_bias(h)  # word frequencies: CD need not learn the unigrams
             cfg = hinton2006_train_config(
                 rbm_cfg.hidden, rbm_cfg.visible, epochs=epochs, seed=seed + k, progress=progress
             )
@@ -277,7 +277,15 @@ def run_experiment(
         layers=layers, activation="logistic", code_activation="linear", likelihood=exp.likelihood
     )
     t0 = time.perf_counter()
-    rbms = pretrain_rbms(exp, x_train, out / "pretrain", s["rbm_epochs"], seed, progress)
+    dbn = DBNConfig(
+        layers=exp.layers,
+        visible="gaussian" if exp.likelihood == "gaussian" else "bernoulli",
+        top_hidden="gaussian",
+        weight_decay=0.0002,
+    )
+    rbms = pretrain_rbms(
+        dbn.rbm_configs(), x_train, out / "pretrain", s["rbm_epochs"], seed, progress
+    )
     timings["pretrain_s"] = time.perf_counter() - t0
     deep = Autoencoder(ae_cfg).load_pretrained_layers(rbms)
     pre_err = mean_squared_error_per_sample(x_test, deep.reconstruct(x_test))

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch.nn import functional as F
 
@@ -55,6 +56,12 @@ class DocumentAutoencoderConfig:
         purpose). Ignored for real codes.
     weight_decay : float
         ``lambda`` of ``lambda / 2 * sum ||W||^2``.
+    input_length : float or None
+        Rescale every document to this many words before the first layer (its word
+        distribution times ``input_length``); ``None`` feeds the raw counts. Measured on 20
+        Newsgroups (median 54 words, longest 12,434): with raw counts the few very long posts
+        make CD on the softmax RBM diverge at any learning rate we tried (1e-3, 1e-4) and its
+        500 features retrieve at chance; at 100 words they train stably.
     vocabulary : dict or None
         The fitted text pipeline (``BagOfWords.to_dict()``), saved with the model so that
         ``aekit retrieve`` codes new text exactly as the training corpus was coded.
@@ -65,6 +72,7 @@ class DocumentAutoencoderConfig:
     code: str = "real"
     code_noise: float = 4.0
     weight_decay: float = 0.0
+    input_length: float | None = 100.0
     vocabulary: dict | None = None
 
     def __post_init__(self) -> None:
@@ -89,6 +97,19 @@ class DocumentAutoencoderConfig:
     @property
     def code_activation(self) -> str:
         return "linear" if self.code == "real" else "logistic"
+
+
+def rescale_documents(counts, length: float | None):
+    """Each document's counts scaled to ``length`` words (its word distribution times
+    ``length``); ``None`` returns ``counts`` unchanged. Sparse input stays sparse; empty
+    documents stay empty."""
+    if length is None:
+        return counts
+    totals = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
+    scale = np.divide(length, totals, out=np.zeros_like(totals), where=totals > 0)
+    if sp.issparse(counts):
+        return sp.csr_matrix(sp.diags(scale.astype(np.float32)) @ counts)
+    return (np.asarray(counts) * scale[:, None]).astype(np.float32)
 
 
 @register_model("document-autoencoder")
@@ -125,6 +146,8 @@ class DocumentAutoencoder(EncoderDecoder):
     def code_input(self, x: torch.Tensor) -> torch.Tensor:
         """Total input of the code units, ``(batch, code_dim)``; the first layer scales its
         bias by the document length as the replicated-softmax RBM does."""
+        if self.config.input_length is not None:
+            x = x * (self.config.input_length / x.sum(-1, keepdim=True))
         h = x
         last = len(self.encoder.linears) - 1
         for k, (linear, act) in enumerate(zip(self.encoder.linears, self.encoder.activations)):

@@ -156,6 +156,25 @@ class RBM(Model):
         # Persistent chains are state, saved with the weights so a resumed run continues them.
         self.register_buffer("chains", torch.zeros(0, config.n_visible))
 
+    @torch.no_grad()
+    def init_visible_bias(self, x) -> RBM:
+        """Start the visible biases at the data's marginals (Hinton's "practical guide",
+        Sec. 8.1): log-odds ``log p_i / (1 - p_i)`` of binary units, log word frequencies of
+        softmax units, the means of Gaussian units. ``x`` may be a numpy array, a tensor or a
+        scipy sparse matrix; returns ``self``."""
+        total = np.asarray(x.sum(0), dtype=np.float64).ravel()
+        n = x.shape[0]
+        if self.config.visible == "softmax":
+            freq = (total + 1.0) / (total.sum() + len(total))  # add-one: no word at -inf
+            bias = np.log(freq)
+        elif self.config.visible == "bernoulli":
+            p = np.clip(total / n, 1e-3, 1 - 1e-3)
+            bias = np.log(p / (1 - p))
+        else:
+            bias = total / n
+        self.visible_bias.copy_(torch.as_tensor(bias, dtype=self.visible_bias.dtype))
+        return self
+
     # Conditionals ------------------------------------------------------------------------------
 
     def hidden_input(self, v: torch.Tensor) -> torch.Tensor:

@@ -26,7 +26,11 @@ import numpy as np
 import torch
 
 from aekit.models.autoencoder import Autoencoder, AutoencoderConfig
-from aekit.models.document import DocumentAutoencoder, DocumentAutoencoderConfig
+from aekit.models.document import (
+    DocumentAutoencoder,
+    DocumentAutoencoderConfig,
+    rescale_documents,
+)
 from aekit.rbm.dbm import DBM, DBMConfig
 from aekit.rbm.dbn import DBN, DBNConfig
 from aekit.rbm.rbm import RBM, RBMConfig
@@ -150,6 +154,8 @@ def rbm_stack_pretrainer(
         rbm_cfg = rbm_configs[index]
         assert (rbm_cfg.n_visible, rbm_cfg.n_hidden) == (n_in, n_out)
         rbm = RBM(rbm_cfg)
+        if rbm_cfg.visible == "softmax":
+            rbm.init_visible_bias(x)  # from zeros, CD spends its first epochs learning unigrams
         overrides = dict(train_overrides or {})
         overrides["seed"] = overrides.get("seed", 0) + index
         Trainer(rbm, hinton2006_train_config(rbm_cfg.hidden, rbm_cfg.visible, **overrides)).fit(x)
@@ -188,17 +194,14 @@ def rbm_pretrainer(
     return rbm_stack_pretrainer(dbn.rbm_configs(), train_overrides)
 
 
-def document_pretrainer(
-    config: DocumentAutoencoderConfig,
-    train_overrides: dict | None = None,
-    weight_decay: float = 0.0002,
-    cd_k: int = 1,
-) -> LayerPretrainer:
-    """RBM pretraining of a document autoencoder (Hinton & Salakhutdinov 2006, Fig. 4).
+def document_rbm_configs(
+    config: DocumentAutoencoderConfig, weight_decay: float = 0.0002, cd_k: int = 1
+) -> list[RBMConfig]:
+    """The RBM stack that pretrains a document autoencoder (Hinton & Salakhutdinov 2006).
 
-    The bottom RBM has softmax visible units over the word counts (replicated softmax), the
-    top one linear hidden units for real codes or binary ones for semantic hashing, every
-    other unit binary; each trains on the hidden probabilities of the one below.
+    The bottom RBM has softmax visible units over the word counts (replicated softmax, with
+    small initial weights), the top one linear hidden units for real codes or binary ones for
+    semantic hashing, every other unit binary.
     """
     if config.activation not in _UNIT_INTERVAL:
         raise ValueError(
@@ -214,6 +217,8 @@ def document_pretrainer(
             hidden="gaussian" if k == n - 1 and config.code == "real" else "bernoulli",
             cd_k=cd_k,
             weight_decay=weight_decay,
+            # Small weights under word counts: W v sums over ~100 words (replicated softmax).
+            init_std=0.01 if k == 0 else 0.1,
         )
         for k in range(n)
     ]
@@ -222,6 +227,20 @@ def document_pretrainer(
             "a one-layer document model with real codes would need softmax visible and linear "
             "hidden units; add a hidden layer (e.g. '2000-500-10') or use code='binary'"
         )
+    return configs
+
+
+def document_pretrainer(
+    config: DocumentAutoencoderConfig,
+    train_overrides: dict | None = None,
+    weight_decay: float = 0.0002,
+    cd_k: int = 1,
+) -> LayerPretrainer:
+    """RBM pretraining of a document autoencoder: :func:`document_rbm_configs`, each RBM
+    trained on the hidden probabilities of the one below (the softmax one's visible biases
+    start at the log word frequencies). Pass counts rescaled as the model sees them
+    (:func:`~aekit.models.document.rescale_documents`)."""
+    configs = document_rbm_configs(config, weight_decay, cd_k)
     return rbm_stack_pretrainer(configs, train_overrides)
 
 
@@ -238,6 +257,7 @@ def pretrain_document_autoencoder(
             f"word counts of shape {counts.shape} do not fit the layers {config.layers}: "
             f"expected (n_documents, {config.layers[0]})"
         )
+    counts = rescale_documents(counts, config.input_length)
     layers = pretrain_layers(counts, config.layers, document_pretrainer(config, train_overrides))
     return model.load_pretrained_layers(layers)
 
