@@ -12,11 +12,14 @@ References
   input during fine-tuning, so their activities become bimodal and can be thresholded at 0.5
   into binary codes, compared by Hamming distance.
 
-The input is a document's word counts ``v`` (length ``D = sum_i v_i``). The first layer sees
-``W v + D c``, exactly the hidden input of the replicated-softmax RBM that pretrains it (its
-bottom-up input grows with the document, see :mod:`aekit.rbm.rbm`), so the unrolled network
-starts where pretraining ended. The output is a distribution over the vocabulary and the
-reconstruction term is the cross-entropy with ``p = v / D`` in nats per word.
+The input is a document's word counts ``v`` (length ``D = sum_i v_i``), by default rescaled
+to ``input_length`` words (``v' = input_length * v / D``; ``None`` keeps the raw counts). The
+first layer sees ``W v' + D' c``, exactly the hidden input of the replicated-softmax RBM that
+pretrains it (its bottom-up input grows with the document, see :mod:`aekit.rbm.rbm`), so the
+unrolled network starts where pretraining ended. The output is a distribution over the
+vocabulary and the reconstruction term is the cross-entropy with ``p = v / D`` in nats per
+word. Why rescale: on 20 Newsgroups (median 54 words of the vocabulary, longest 12,434) raw
+counts made CD on the softmax RBM diverge and its features retrieve at chance.
 """
 
 from __future__ import annotations

@@ -1,0 +1,51 @@
+"""Multi-index Hamming search equals the linear scan, ties and fallback included."""
+
+import numpy as np
+import pytest
+
+from aekit.evaluate import search
+from aekit.evaluate.hashing import HammingIndex
+
+
+def clustered_codes(n, n_bits, n_clusters, flip, seed):
+    rng = np.random.default_rng(seed)
+    protos = rng.integers(0, 2, (n_clusters, n_bits))
+    noise = rng.random((n, n_bits)) < flip
+    return (protos[rng.integers(0, n_clusters, n)] ^ noise).astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("n_bits", "substring_bits"), [(16, None), (32, None), (32, 8), (128, None), (20, 20)]
+)
+@pytest.mark.parametrize("k", [1, 7, 40])
+def test_index_search_equals_the_linear_scan(n_bits, substring_bits, k):
+    db = clustered_codes(600, n_bits, 12, 0.08, seed=n_bits)
+    queries = clustered_codes(150, n_bits, 12, 0.08, seed=n_bits + 1)
+    queries[:5] = db[:5]  # exact hits, with duplicates of them in the database
+    index = HammingIndex(db, substring_bits=substring_bits)
+    idx, dist = index.search(queries, k=k)
+    idx_ref, dist_ref = search(queries, db, k=k, metric="hamming")
+    np.testing.assert_array_equal(dist, dist_ref)
+    np.testing.assert_array_equal(idx, idx_ref)  # ties by lower index, as the scan
+
+
+def test_far_queries_fall_back_to_the_scan_and_stay_exact():
+    rng = np.random.default_rng(0)
+    db = rng.integers(0, 2, (300, 64)).astype(np.uint8)  # uniform codes: neighbours are far
+    queries = rng.integers(0, 2, (40, 64)).astype(np.uint8)
+    idx, dist = HammingIndex(db).search(queries, k=25)
+    idx_ref, dist_ref = search(queries, db, k=25, metric="hamming")
+    np.testing.assert_array_equal(dist, dist_ref)
+    np.testing.assert_array_equal(idx, idx_ref)
+
+
+def test_index_refuses_bad_input():
+    db = np.zeros((10, 16), dtype=np.uint8)
+    with pytest.raises(ValueError, match="binary codes"):
+        HammingIndex(db + 2)
+    with pytest.raises(ValueError, match="bits"):
+        HammingIndex(db).search(np.zeros((2, 8), dtype=np.uint8))
+    with pytest.raises(ValueError, match="k must be"):
+        HammingIndex(db).search(db[:2], k=11)
+    with pytest.raises(ValueError, match="substring_bits"):
+        HammingIndex(db, substring_bits=40)
