@@ -34,9 +34,10 @@ grows linearly. So each query contributes a piecewise-linear count function whos
 the exact mean curve. Queries stream through in chunks, so memory stays bounded.
 
 - ``"hamming"``: the levels are the distances ``0..n_bits``; the curve is exact.
-- ``"cosine"``, ``method="exact"``: each query sorts its scores (float64); scores equal to within
-  ``1e-12`` form one level. Cost ``O(N log N)`` per query, fine up to ~20,000 documents (the
-  7,532 test documents of 20 Newsgroups take seconds).
+- ``"cosine"``, ``method="exact"``: each query sorts its scores (float64, ``np.argsort``);
+  scores equal to within ``1e-12`` form one level. Cost ``O(N log N)`` per query, about 50 ns
+  per (query, document) pair on one core: seconds for the 7,532 test documents of 20
+  Newsgroups, tens of seconds at 20,000.
 - ``"cosine"``, ``method="binned"``: the levels are ``n_bins`` bins of width ``2 / n_bins`` in the
   chord distance ``||q/|q| - d/|d| || = sqrt(2 - 2 cos)`` (``n_bins + 1`` levels centred on
   multiples of the width; the end ones are half as wide), computed in float32. Bins uniform in
@@ -56,7 +57,7 @@ the exact mean curve. Queries stream through in chunks, so memory stays bounded.
 The binned path is the fast one: per (query, document) pair a float32 matrix product with the
 normalised codes (the bias folded into ``addmm``), a clamp, a square root, a bin index read from
 the float's bits (adding ``2**23`` makes a float's low mantissa bits its rounded integer value),
-and a per-row histogram by ``index_add_``; relevant-document histograms come from the same bin
+and a per-row histogram by ``bincount``; relevant-document histograms come from the same bin
 indices, restricted to the query label's contiguous block of the label-sorted database, so they
 agree with the all-document histogram exactly. Chunks run on ``torch.get_num_threads()``
 Python threads, each with single-threaded torch ops (torch releases the GIL); the setting is
@@ -86,7 +87,7 @@ AUTO_EXACT_MAX_DB = 20_000
 EXACT_TIE_TOL = 1e-12
 
 _BLOCK = 16_384  # database columns per binned step: a (chunk, block) float32 tile fits in L2
-_BINNED_CHUNK = 16
+_BINNED_CHUNK = 32
 _MAGIC = float(2**23)  # x + 2**23 for 0 <= x < 2**23 stores round(x) in the low mantissa bits
 _MAGIC_BITS = 0x4B000000  # the bit pattern of 2**23 as a float32
 _CHUNK_ELEMENTS = 2**21  # (chunk, n_db) work arrays of the exact and Hamming paths
@@ -168,11 +169,11 @@ def hamming_distances(a_packed: np.ndarray, b_packed: np.ndarray) -> np.ndarray:
     a, b = _packed(a_packed, "a_packed"), _packed(b_packed, "b_packed")
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"packed codes differ in width: {a.shape[1]} and {b.shape[1]} bytes")
-    wa, wb = _words(a), _words(b)
+    wa, wb_t = _words(a), np.ascontiguousarray(_words(b).T)
     out = np.empty((len(a), len(b)), dtype=_distance_dtype(a.shape[1]))
-    step = max(1, _CHUNK_ELEMENTS // max(1, len(b) * wa.shape[1]))
+    step = max(1, _CHUNK_ELEMENTS // max(1, len(b)))
     for i in range(0, len(a), step):
-        out[i : i + step] = _xor_popcount(wa[i : i + step], wb)
+        out[i : i + step] = _xor_popcount(wa[i : i + step], wb_t)
     return out
 
 
@@ -196,16 +197,18 @@ def _popcount(x: np.ndarray) -> np.ndarray:
     """Set bits per element of an unsigned integer array, as uint8."""
     if _bitwise_count is not None:
         return _bitwise_count(x)
-    by_byte = _POPCOUNT_TABLE[x.view(np.uint8)].reshape(*x.shape, x.itemsize)
-    return by_byte.sum(axis=-1, dtype=np.uint8)
+    by_byte = _POPCOUNT_TABLE[np.ascontiguousarray(x).view(np.uint8)]
+    return by_byte.reshape(*x.shape, x.itemsize).sum(axis=-1, dtype=np.uint8)
 
 
-def _xor_popcount(wa: np.ndarray, wb: np.ndarray) -> np.ndarray:
-    """``(len(wa), len(wb))`` Hamming distances of word arrays (one row of words per code)."""
-    if wa.shape[1] == 1:
-        return _popcount(wa[:, None, 0] ^ wb[None, :, 0])
+def _xor_popcount(wa: np.ndarray, wb_t: np.ndarray) -> np.ndarray:
+    """``(len(wa), n_b)`` Hamming distances from words ``wa`` (one row per code) to the
+    transposed words ``wb_t`` (one row per word, contiguous), accumulated word by word."""
     n_bytes = wa.shape[1] * wa.itemsize
-    return _popcount(wa[:, None, :] ^ wb[None, :, :]).sum(axis=-1, dtype=_distance_dtype(n_bytes))
+    dist = _popcount(wa[:, None, 0] ^ wb_t[0][None, :]).astype(_distance_dtype(n_bytes))
+    for i in range(1, len(wb_t)):
+        dist += _popcount(wa[:, None, i] ^ wb_t[i][None, :])
+    return dist
 
 
 # --------------------------------------------------------------------------- input checks
@@ -245,7 +248,8 @@ def _binary_codes(codes: np.ndarray, name: str) -> np.ndarray:
 
 def _unit_rows(codes: np.ndarray, name: str) -> np.ndarray:
     codes = _codes_2d(codes, name).astype(np.float64)
-    norms = np.linalg.norm(codes, axis=1)
+    codes = codes / np.abs(codes).max(axis=1, keepdims=True).clip(min=np.finfo(np.float64).tiny)
+    norms = np.linalg.norm(codes, axis=1)  # of rows scaled to max |x| = 1, so no overflow
     zero = np.flatnonzero(norms == 0)
     if len(zero):
         raise ValueError(
@@ -306,24 +310,29 @@ def _run_chunks(
 ) -> None:
     """Run ``worker(chunk_index)`` for every chunk on ``n_workers`` threads.
 
-    Each thread builds its own worker (own buffers and partial sums) and takes chunk indices
-    from a shared counter.
+    Each worker (with its own buffers and partial sums) runs on its own thread and takes chunk
+    indices from a shared counter; the first error stops the others and is raised.
     """
     n_workers = max(1, min(n_workers, n_chunks))
     counter = itertools.count()
     lock = threading.Lock()
+    failed = threading.Event()
     bar = tqdm(total=n_chunks, desc=desc, disable=not progress, leave=False)
 
     def loop(worker: Callable[[int], None]) -> None:
         torch.set_num_threads(1)
-        while True:
-            with lock:
-                i = next(counter)
-            if i >= n_chunks:
-                return
-            worker(i)
-            with lock:
-                bar.update(1)
+        try:
+            while not failed.is_set():
+                with lock:
+                    i = next(counter)
+                if i >= n_chunks:
+                    return
+                worker(i)
+                with lock:
+                    bar.update(1)
+        except BaseException:
+            failed.set()
+            raise
 
     workers = [make_worker() for _ in range(n_workers)]
     try:
@@ -430,7 +439,7 @@ def _exact_cosine_worker(
     q: torch.Tensor,
     q_labels: np.ndarray,
     db: torch.Tensor,
-    db_labels: torch.Tensor,
+    db_labels: np.ndarray,
     chunk: int,
     leave_one_out: bool,
     sums: _CurveSums,
@@ -440,19 +449,25 @@ def _exact_cosine_worker(
     def work(i: int) -> None:
         q0, q1 = i * chunk, min((i + 1) * chunk, len(q))
         c = q1 - q0
-        scores = q[q0:q1] @ db.T  # (c, n_db) float64
+        cost = torch.mm(q[q0:q1], db.T).neg_().numpy()  # (c, n_db) float64, minus the cosine
+        # The relevance flag rides in the lowest mantissa bit (1 ulp, far below the tie
+        # tolerance), so one in-place sort of values replaces argsort plus two gathers; numpy's
+        # sort is several times faster than torch's here.
+        bits = cost.view(np.int64)
+        bits &= ~1
+        bits |= db_labels[None, :] == q_labels[q0:q1, None]
         if leave_one_out:
-            scores[torch.arange(c), torch.arange(q0, q1)] = -math.inf
-        values, order = torch.sort(scores, dim=1, descending=True, stable=True)
-        values, order = values[:, :n_ranks], order[:, :n_ranks]  # the query itself sorts last
-        rel = db_labels[order] == torch.from_numpy(q_labels[q0:q1])[:, None]
-        new_level = torch.ones_like(rel)
-        new_level[:, 1:] = values[:, 1:] < values[:, :-1] - EXACT_TIE_TOL
-        level = new_level.cumsum(1) - 1 + (torch.arange(c) * n_ranks)[:, None]
-        level = level.reshape(-1)
-        g = torch.bincount(level, minlength=c * n_ranks).view(c, n_ranks)
-        r = torch.bincount(level[rel.reshape(-1)], minlength=c * n_ranks).view(c, n_ranks)
-        sums.add(g, r)
+            cost[np.arange(c), np.arange(q0, q1)] = 3.0  # the query itself sorts last
+        cost.sort(axis=1)
+        values = cost[:, :n_ranks]
+        rel = (values.view(np.int64) & 1).astype(bool).ravel()
+        new_level = np.ones(values.shape, dtype=bool)
+        new_level[:, 1:] = values[:, 1:] > values[:, :-1] + EXACT_TIE_TOL
+        level = np.cumsum(new_level, 1) - 1 + (np.arange(c) * n_ranks)[:, None]
+        level = level.ravel()
+        g = np.bincount(level, minlength=c * n_ranks).reshape(c, n_ranks)
+        r = np.bincount(level[rel], minlength=c * n_ranks).reshape(c, n_ranks)
+        sums.add(torch.from_numpy(g), torch.from_numpy(r))
 
     return work
 
@@ -460,7 +475,7 @@ def _exact_cosine_worker(
 def _hamming_worker(
     q_words: np.ndarray,
     q_labels: np.ndarray,
-    db_words: np.ndarray,
+    db_words_t: np.ndarray,
     db_labels: np.ndarray,
     n_bits: int,
     chunk: int,
@@ -472,7 +487,7 @@ def _hamming_worker(
     def work(i: int) -> None:
         q0, q1 = i * chunk, min((i + 1) * chunk, len(q_words))
         c = q1 - q0
-        dist = torch.from_numpy(_xor_popcount(q_words[q0:q1], db_words).astype(np.int64))
+        dist = torch.from_numpy(_xor_popcount(q_words[q0:q1], db_words_t).astype(np.int64))
         flat = (dist + (torch.arange(c) * n_levels)[:, None]).reshape(-1)
         rel = torch.from_numpy((db_labels[None, :] == q_labels[q0:q1, None]).reshape(-1))
         g = torch.bincount(flat, minlength=c * n_levels).view(c, n_levels)
@@ -592,7 +607,7 @@ def retrieval_curve(
     n_bins : int
         Bins of the binned method.
     chunk_size : int, optional
-        Queries per step (default: 16 for binned, else about ``2**21 / n_db``).
+        Queries per step (default: 32 for binned, else about ``2**21 / n_db``).
     progress : bool
         Show a tqdm bar over the chunks.
 
@@ -643,13 +658,14 @@ def retrieval_curve(
         db_bits = q_bits if leave_one_out else _binary_codes(db_codes, "db_codes")
         q_words = _words(np.packbits(q_bits, axis=1))
         db_words = q_words if leave_one_out else _words(np.packbits(db_bits, axis=1))
+        db_words_t = np.ascontiguousarray(db_words.T)
 
         def make() -> Callable[[int], None]:
             partial_sums.append(_CurveSums(n_ranks, with_bound=False))
             return _hamming_worker(
                 q_words,
                 query_labels,
-                db_words,
+                db_words_t,
                 db_labels,
                 query_codes.shape[1],
                 chunk,
@@ -660,12 +676,11 @@ def retrieval_curve(
     elif method == "exact":
         q = torch.from_numpy(_unit_rows(query_codes, "query_codes"))
         db = q if leave_one_out else torch.from_numpy(_unit_rows(db_codes, "db_codes"))
-        db_labels_t = torch.from_numpy(db_labels)
 
         def make() -> Callable[[int], None]:
             partial_sums.append(_CurveSums(n_ranks, with_bound=False))
             return _exact_cosine_worker(
-                q, query_labels, db, db_labels_t, chunk, leave_one_out, partial_sums[-1]
+                q, query_labels, db, db_labels, chunk, leave_one_out, partial_sums[-1]
             )
 
     else:
@@ -768,7 +783,7 @@ def search(
 
     else:
         q_words = _words(pack_bits(query_codes))
-        db_words = _words(pack_bits(db_codes))
+        db_words_t = np.ascontiguousarray(_words(pack_bits(db_codes)).T)
         n_bits = query_codes.shape[1]
         key_dtype = torch.int32 if (n_bits + 2) * n_db < 2**31 else torch.int64
         cols = torch.arange(n_db, dtype=key_dtype)
@@ -776,8 +791,8 @@ def search(
         def work(i: int) -> None:
             q0, q1 = i * chunk, min((i + 1) * chunk, n_q)
             # One sortable key per pair: distance first, then index (deterministic ties).
-            dist = torch.from_numpy(_xor_popcount(q_words[q0:q1], db_words))
-            key = dist.to(key_dtype).mul_(n_db).add_(cols)  # (c, n_db)
+            dist = torch.from_numpy(_xor_popcount(q_words[q0:q1], db_words_t))
+            key = torch.add(cols, dist, alpha=n_db)  # (c, n_db)
             if exclude_self:
                 key[torch.arange(q1 - q0), torch.arange(q0, q1)] = (n_bits + 1) * n_db
             top = torch.topk(key, k, dim=1, largest=False).values
