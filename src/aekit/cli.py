@@ -66,11 +66,14 @@ from aekit.priors import PRIORS
 from aekit.regularizers import CORRUPTIONS
 from aekit.train import (
     NonFiniteLossError,
+    PeerFailedError,
     TrainConfig,
     Trainer,
+    is_main_process,
     load_run,
     pretrain_stacked,
     rbm_pretrainer,
+    shutdown_distributed,
     train_config_from_dict,
 )
 from aekit.train.trainer import OPTIMIZERS, SCHEDULES
@@ -119,7 +122,13 @@ def _user_errors(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except click.ClickException:
             raise
-        except (ValueError, TypeError, FileNotFoundError, NonFiniteLossError) as err:
+        except (
+            ValueError,
+            TypeError,
+            FileNotFoundError,
+            NonFiniteLossError,
+            PeerFailedError,  # another torchrun rank failed; its own error is printed too
+        ) as err:
             raise click.ClickException(_one_line(err)) from None
         except FloatingPointError as err:  # a model's own non-finite check (e.g. the VAE's KL)
             raise click.ClickException(_one_line(err)) from None
@@ -754,6 +763,8 @@ def _labels_for(model_name: str, conditional: bool, data) -> np.ndarray | None:
 
 
 def _interrupted(ctx: click.Context, run_dir: Path) -> None:
+    if not is_main_process():  # under torchrun, rank 0 speaks for the run
+        ctx.exit(EXIT_INTERRUPTED)
     latest = run_dir / "latest.json"
     if latest.is_file():
         info = json.loads(latest.read_text())
@@ -769,6 +780,14 @@ def _interrupted(ctx: click.Context, run_dir: Path) -> None:
             err=True,
         )
     ctx.exit(EXIT_INTERRUPTED)
+
+
+def _finish_training(*args) -> None:
+    """Report a finished run; under torchrun only rank 0 does, the others just leave."""
+    main_rank = is_main_process()
+    shutdown_distributed()
+    if main_rank:
+        _report_training(*args)
 
 
 def _report_training(
@@ -1042,7 +1061,7 @@ def train(
     except KeyboardInterrupt:
         _interrupted(ctx, run_path)
         return
-    _report_training(model, history, data, time.perf_counter() - t0, run_path, labels is not None)
+    _finish_training(model, history, data, time.perf_counter() - t0, run_path, labels is not None)
 
 
 @main.command(context_settings=CONTEXT_SETTINGS)
@@ -1114,7 +1133,7 @@ def resume(
     except KeyboardInterrupt:
         _interrupted(ctx, run_path)
         return
-    _report_training(model, history, data, time.perf_counter() - t0, run_path, labels is not None)
+    _finish_training(model, history, data, time.perf_counter() - t0, run_path, labels is not None)
 
 
 _DATA_ARG_HELP = "A .npy/.npz/.csv file, or a data set name."

@@ -1,5 +1,12 @@
-"""Training: the one loop, its configuration and checkpoints."""
+"""Training: the one loop, its configuration, checkpoints and multi-process setup."""
 
+from aekit.train.distributed import (
+    DistributedContext,
+    PeerFailedError,
+    init_distributed,
+    is_main_process,
+    shutdown_distributed,
+)
 from aekit.train.pretrain import (
     PretrainedLayer,
     autoencoder_pretrainer,
@@ -26,8 +33,10 @@ from aekit.train.trainer import (
 )
 
 __all__ = [
+    "DistributedContext",
     "History",
     "NonFiniteLossError",
+    "PeerFailedError",
     "PretrainedLayer",
     "TrainConfig",
     "Trainer",
@@ -35,6 +44,8 @@ __all__ = [
     "document_pretrainer",
     "document_rbm_configs",
     "hinton2006_train_config",
+    "init_distributed",
+    "is_main_process",
     "load_run",
     "pretrain_dbm",
     "pretrain_document_autoencoder",
@@ -43,6 +54,7 @@ __all__ = [
     "rbm_pretrainer",
     "rbm_stack_pretrainer",
     "resolve_device",
+    "shutdown_distributed",
     "split_validation",
     "train_config_from_dict",
     "train_dbn",

@@ -24,11 +24,20 @@ Run directory layout (when ``run_dir`` is given)::
 
 A checkpoint directory is written under a temporary name and renamed into place, and only then
 does ``latest.json`` point at it, so an interrupted save never replaces the last good one.
+
+Under ``torchrun`` (``WORLD_SIZE > 1``; :mod:`aekit.train.distributed`) the same loop trains on
+several processes: ``batch_size`` stays the global batch, each rank computes the loss of its
+contiguous slice of every global batch, and DistributedDataParallel averages the gradients,
+weighted by slice size, so one update equals the one-process update on the whole batch. The
+logged losses and the validation metrics are sample-weighted sums over all ranks, so every rank
+takes the same early-stopping decisions. Only rank 0 writes to ``run_dir``; checkpoints hold
+the unwrapped model and optimizer, so a run may resume on any number of processes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import numbers
@@ -53,6 +62,15 @@ from aekit.io import (
 )
 from aekit.models.base import as_float_tensor
 from aekit.sparse import SparseRows, is_sparse
+from aekit.train.distributed import (
+    DistributedContext,
+    PeerFailedError,
+    data_parallel,
+    init_distributed,
+    is_communication_error,
+    rank_device,
+    shard_bounds,
+)
 
 OPTIMIZERS = ("adam", "sgd", "lbfgs")
 SCHEDULES = ("constant", "cosine", "step", "exponential")
@@ -301,7 +319,8 @@ class Trainer:
         ``resume=True``.
     callbacks : sequence of callables
         Each called as ``callback(trainer, record)`` after every epoch (after its
-        checkpoint); returning ``True`` stops training.
+        checkpoint); returning ``True`` stops training. Under torchrun they run on every rank
+        (``trainer.context.is_main`` tells rank 0) and a stop on any rank stops them all.
     run_metadata : dict, optional
         Saved in ``run.json`` (the CLI stores its data arguments there to resume).
     """
@@ -319,7 +338,9 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.callbacks = list(callbacks)
         self.run_metadata = run_metadata or {}
-        self.device = resolve_device(self.config.device)
+        # One GPU per process under torchrun (cuda:LOCAL_RANK); unchanged in one process.
+        self.device = rank_device(resolve_device(self.config.device))
+        self.context = DistributedContext(device=self.device)
         self.history = History(records=[])
         self._phased = hasattr(model, "training_phases")
         if self.config.optimizer == "lbfgs" and self._phased:
@@ -560,6 +581,42 @@ class Trainer:
             self._ema_updates = int(ema["updates"])
         return state
 
+    def _open_run_dir(self, resume: bool, n_train: int) -> dict[str, Any] | None:
+        """Start or reopen ``run_dir``: a fresh run clears an old run's checkpoints; a resume
+        loads the last checkpoint into the model, optimizers and RNGs and returns its state.
+        Only rank 0 writes; every rank reads the checkpoint it resumes from."""
+        assert self.run_dir is not None
+        main = self.context.is_main
+        if main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        if resume:
+            self._check_resumable(n_train)
+        elif main:
+            # A fresh run must never resume, or report, a previous run's checkpoints.
+            (self.run_dir / "latest.json").unlink(missing_ok=True)
+            for old in self.run_dir.glob("ckpt-*"):
+                shutil.rmtree(old, ignore_errors=True)
+            shutil.rmtree(self.run_dir / "model", ignore_errors=True)
+        state = self._load_checkpoint() if resume else None
+        if resume and state is None:
+            where = (
+                ""
+                if main
+                else f" as seen by rank {self.context.rank} (on several machines the run "
+                "directory must be on a filesystem they all share)"
+            )
+            raise ValueError(
+                f"nothing to resume in {self.run_dir}: no latest.json checkpoint{where}"
+            )
+        if main:
+            if state is None:
+                self._write_run_json()
+            # metrics.jsonl is rebuilt from the checkpoint so a crash between the two writes
+            # never leaves a duplicate or a gap.
+            with open(self.run_dir / "metrics.jsonl", "w") as f:
+                f.writelines(json.dumps(r) + "\n" for r in (state or {}).get("records", []))
+        return state
+
     def _append_metrics(self, record: dict[str, Any]) -> None:
         assert self.run_dir is not None
         with open(self.run_dir / "metrics.jsonl", "a") as f:
@@ -591,6 +648,8 @@ class Trainer:
         -------
         History
         """
+        self.context = init_distributed(self.device)
+        self.device = self.context.device
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         flushing = self.config.flush_denormal and torch.set_flush_denormal(True)
         try:
@@ -599,6 +658,9 @@ class Trainer:
         finally:
             if flushing:
                 torch.set_flush_denormal(False)
+            # Drop the DDP wrapper: its gradient hooks must not outlive this run (a later fit
+            # of the same model wraps it afresh).
+            self._ddp = self._loss = self._phase_loss = None
 
     def _fit(self, x_train, x_val, resume: bool, y_train, y_val) -> History:
         cfg = self.config
@@ -630,6 +692,15 @@ class Trainer:
 
         self.model.to(self.device)
         self.model.train()
+        ctx = self.context
+        sharded = ctx.enabled
+        # Under DDP the objective is the wrapper's forward; its backward averages gradients.
+        self._ddp = data_parallel(self.model, ctx, self._phased) if sharded else None
+        self._loss = self.model.loss if self._ddp is None else functools.partial(self._ddp, None)
+        self._phase_loss = (
+            getattr(self.model, "phase_loss", None) if self._ddp is None else self._ddp
+        )
+        self._loss_scale = 1.0  # of a rank's loss, so DDP's mean is the global batch's gradient
         torch.manual_seed(cfg.seed)
         self._shuffle_gen = torch.Generator().manual_seed(cfg.seed)
         self.optimizers = self._make_optimizers()
@@ -643,18 +714,9 @@ class Trainer:
         records: list[dict[str, Any]] = []
 
         if self.run_dir is not None:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            if resume:
-                self._check_resumable(len(x))
-            else:
-                # A fresh run must never resume, or report, a previous run's checkpoints.
-                (self.run_dir / "latest.json").unlink(missing_ok=True)
-                for old in self.run_dir.glob("ckpt-*"):
-                    shutil.rmtree(old, ignore_errors=True)
-                shutil.rmtree(self.run_dir / "model", ignore_errors=True)
-            state = self._load_checkpoint() if resume else None
-            if resume and state is None:
-                raise ValueError(f"nothing to resume in {self.run_dir}: no latest.json checkpoint")
+            n_train = len(x)
+            # A rank that cannot open the run (say, no shared filesystem) stops them all.
+            state = ctx.run_together(lambda: self._open_run_dir(resume, n_train))
             if state is not None:
                 records = state["records"]
                 best_value = state["best_value"] if state["best_value"] is not None else math.inf
@@ -662,12 +724,10 @@ class Trainer:
                 start_epoch = state["epoch"] + 1
                 if state.get("finished"):
                     start_epoch = cfg.epochs
-            else:
-                self._write_run_json()
-            # metrics.jsonl is rebuilt from the checkpoint so a crash between the two writes
-            # never leaves a duplicate or a gap.
-            with open(self.run_dir / "metrics.jsonl", "w") as f:
-                f.writelines(json.dumps(r) + "\n" for r in records)
+        if sharded and not ctx.is_main:
+            # Rank 0 continues the run's own random stream (the checkpoint's); the others draw
+            # their own noise (corruption, Gibbs samples), seeded from the run and the epoch.
+            torch.manual_seed(_rank_seed(cfg.seed, ctx.rank, start_epoch))
 
         n = len(x)
         bs = min(cfg.batch_size, n)
@@ -678,7 +738,7 @@ class Trainer:
             initial=start_epoch * n_batches,
             unit="batch",
             desc=type(self.model).__name__,
-            disable=None if cfg.progress else True,
+            disable=None if cfg.progress and ctx.is_main else True,
             dynamic_ncols=True,
         )
         stopped_early = False
@@ -698,6 +758,10 @@ class Trainer:
                 first_bad = torch.full((), -1, dtype=torch.long, device=x.device)
                 for b in range(n_batches):
                     idx = perm[b * bs : (b + 1) * bs]
+                    if sharded:
+                        idx, rows = self._shard(idx)
+                    else:
+                        rows = len(idx)
                     xb = x[idx]  # (batch, n_features)
                     yb = y[idx] if y is not None else None
                     loss, terms = self._step(xb, yb, autocast)
@@ -705,22 +769,25 @@ class Trainer:
                     # Recorded on the device: no host sync per batch, exact batch index.
                     bad = ~torch.isfinite(loss) & (first_bad < 0)
                     first_bad = torch.where(bad, torch.full_like(first_bad, b), first_bad)
-                    loss_sum += loss * len(xb)
+                    loss_sum += loss * rows
                     if terms:  # a model may log no terms beside its loss
                         stacked = torch.stack([t.detach().float() for t in terms.values()])
-                        stacked = stacked * len(xb)
+                        stacked = stacked * rows
                         term_sums = stacked if term_sums is None else term_sums + stacked
                         term_names = list(terms)
                     if (b + 1) % cfg.log_every == 0 or b == n_batches - 1:
                         self._check_finite(first_bad, epoch, n_batches)
                         done = min((b + 1) * bs, n)
+                        mine = done if not sharded else _rows_done(b + 1, bs, n, ctx)
                         bar.update(b + 1 - (bar.n - epoch * n_batches))
                         bar.set_postfix(
                             epoch=epoch + 1,
-                            loss=f"{float(loss_sum) / done:.4g}",
+                            loss=f"{float(loss_sum) / max(mine, 1):.4g}",
                             samples_s=f"{done / (time.perf_counter() - t0):.0f}",
                             refresh=False,
                         )
+                if sharded:
+                    loss_sum, term_sums = _sum_over_ranks(ctx, loss_sum, term_sums)
                 elapsed = time.perf_counter() - t0
                 record: dict[str, Any] = {
                     "epoch": epoch + 1,
@@ -735,7 +802,10 @@ class Trainer:
                 # Validation and the best-weights snapshot see the averaged weights, if any.
                 with self._averaged_weights():
                     if xv is not None:
-                        for key, value in self.evaluate(xv, y=yv).items():
+                        scores = (
+                            self._evaluate_sharded(xv, yv) if sharded else self.evaluate(xv, y=yv)
+                        )
+                        for key, value in scores.items():
                             record[f"val_{key}"] = value
                     monitor_key = f"val_{getattr(self.model, 'monitor', 'recon')}"
                     if xv is not None and monitor_key not in record:
@@ -758,6 +828,8 @@ class Trainer:
                     else:
                         wait += 1
                 bad = [k for k, v in self.model.state_dict().items() if not torch.isfinite(v).all()]
+                if sharded and ctx.any(bool(bad)) and not bad:
+                    bad = ["on another rank"]  # per-rank buffers, e.g. an RBM's chains
                 if bad:
                     raise NonFiniteLossError(
                         f"non-finite weights ({', '.join(bad)}) after epoch {epoch + 1}: the last "
@@ -768,7 +840,7 @@ class Trainer:
                 stop = cfg.patience is not None and wait >= cfg.patience
                 self.history = History(records, best_epoch, best_value, stop)
                 finished = stop or epoch + 1 == cfg.epochs
-                if self.run_dir is not None:
+                if self.run_dir is not None and ctx.is_main:
                     self._save_checkpoint(
                         epoch,
                         {
@@ -785,11 +857,28 @@ class Trainer:
                 # Callbacks see the epoch after its checkpoint (an exception in one leaves it
                 # intact); a stop they ask for is written into it so a resume ends here too.
                 callback_stop = any(cb(self, record) for cb in self.callbacks)
-                if callback_stop and self.run_dir is not None and not finished:
+                if sharded:  # every rank stops, or none
+                    callback_stop = ctx.any(callback_stop)
+                if callback_stop and self.run_dir is not None and ctx.is_main and not finished:
                     self._mark_finished(epoch)
                 if callback_stop or stop:
                     stopped_early = True
                     break
+        except RuntimeError as err:
+            if sharded and is_communication_error(err):
+                kept = (
+                    f" The last finished epoch's checkpoint in {self.run_dir} is kept."
+                    if self.run_dir is not None
+                    else ""
+                )
+                raise PeerFailedError(
+                    f"rank {ctx.rank} of {ctx.world_size} lost contact with the other processes "
+                    "of this run: one of them failed, was killed, or did not answer within "
+                    f"{ctx.timeout_s:g} s (look for its own error; torchrun names the rank that "
+                    f"failed first; AEKIT_DIST_TIMEOUT sets the wait).{kept} "
+                    f"[{_first_line(err)}]"
+                ) from err
+            raise
         finally:
             bar.close()
 
@@ -804,8 +893,10 @@ class Trainer:
             best_value if math.isfinite(best_value) else None,
             stopped_early,
         )
-        if self.run_dir is not None and hasattr(self.model, "registered_name"):
+        if self.run_dir is not None and ctx.is_main and hasattr(self.model, "registered_name"):
             save_model(self.model, self.run_dir / "model")
+        if sharded:
+            ctx.barrier()  # fit returns on every rank once the final model is written
         return self.history
 
     def _step(
@@ -828,19 +919,22 @@ class Trainer:
                 torch.set_rng_state(rng)
                 self.optimizer.zero_grad(set_to_none=True)
                 with autocast:
-                    loss, terms = self.model.loss(*args)
-                loss.backward()
+                    loss, terms = self._loss(*args)
+                self._backward(loss)
                 out["loss"], out["terms"] = loss, terms
-                return loss
+                if self._ddp is None:
+                    return loss
+                # The line search must see one objective on every rank: the global batch's.
+                return self.context.all_reduce_mean(loss.detach() * self._loss_scale)
 
             self.optimizer.step(closure)
             if self._ema is not None:
                 self._update_ema()
             return out["loss"], out["terms"]
         with autocast:
-            loss, terms = self.model.loss(*args)
+            loss, terms = self._loss(*args)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        self._backward(loss)
         self.optimizer.step()
         if self._ema is not None:
             self._update_ema()
@@ -853,9 +947,9 @@ class Trainer:
         all_terms: dict[str, torch.Tensor] = {}
         for name, opt in self.optimizers.items():
             with autocast:
-                loss, terms = self.model.phase_loss(name, *args)
+                loss, terms = self._phase_loss(name, *args)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            self._backward(loss)
             opt.step()
             first = loss if first is None else first
             all_terms.update(terms)
@@ -863,6 +957,30 @@ class Trainer:
             self._update_ema()
         assert first is not None
         return first, all_terms
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        if self._loss_scale == 1.0:
+            loss.backward()
+        else:
+            (loss * self._loss_scale).backward()
+
+    def _shard(self, idx: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """This rank's contiguous part of the global batch ``idx`` and its number of rows.
+
+        Sets the loss scale ``world_size * rows / len(idx)``: DDP averages the ranks'
+        gradients, so the scaled mean-over-rows losses average to the whole batch's gradient
+        even when the last, short batch splits unevenly.
+        """
+        ctx = self.context
+        m = len(idx)
+        lo, hi = shard_bounds(m, ctx.rank, ctx.world_size)
+        if hi == lo:
+            # Fewer rows than ranks: this rank still takes part in the step (DDP's collectives
+            # need every rank), on a stand-in row whose gradient is scaled to zero.
+            self._loss_scale = 0.0
+            return idx[-1:], 0
+        self._loss_scale = ctx.world_size * (hi - lo) / m
+        return idx[lo:hi], hi - lo
 
     def _trained_params(self) -> list[torch.Tensor]:
         return [p for p in self.model.parameters() if p.requires_grad]
@@ -898,6 +1016,12 @@ class Trainer:
             e.copy_(tmp)
 
     def _check_finite(self, first_bad: torch.Tensor, epoch: int, n_batches: int) -> None:
+        if self.context.enabled:  # the first bad batch on any rank, so all ranks stop together
+            flagged = torch.where(first_bad < 0, torch.full_like(first_bad, n_batches), first_bad)
+            first_bad = self.context.all_reduce(flagged, "min")
+            first_bad = torch.where(
+                first_bad == n_batches, torch.full_like(first_bad, -1), first_bad
+            )
         b = int(first_bad)
         if b >= 0:
             kept = (
@@ -910,6 +1034,19 @@ class Trainer:
                 "Lower the learning rate, check the data's scale against the likelihood, or "
                 "enable gradient-friendly settings (e.g. a smaller corruption level)."
             )
+
+    def _evaluate_sharded(self, x, y) -> dict[str, float]:
+        """:meth:`evaluate` over all ranks: each scores its contiguous share of ``x`` and the
+        sample-weighted sums are added up, so every rank gets the same numbers."""
+        ctx = self.context
+        n = len(x)
+        if n < ctx.world_size:
+            return self.evaluate(x, y=y)  # too few rows to share out: every rank scores all
+        lo, hi = shard_bounds(n, ctx.rank, ctx.world_size)
+        part = x.select(slice(lo, hi)) if isinstance(x, SparseRows) else x[lo:hi]
+        local = self.evaluate(part, y=y[lo:hi] if y is not None else None)
+        sums = torch.tensor([v * (hi - lo) for v in local.values()], dtype=torch.float64)
+        return dict(zip(local, (ctx.all_reduce_sum(sums) / n).tolist()))
 
     @torch.no_grad()
     def evaluate(self, x, batch_size: int = 4096, y=None) -> dict[str, float]:
@@ -933,6 +1070,39 @@ class Trainer:
             return {k: v / len(t) for k, v in sums.items()}
         finally:
             self.model.train(was_training)
+
+
+def _rank_seed(seed: int, rank: int, epoch: int) -> int:
+    """A seed for a non-zero rank's own random stream, from the run's seed, the rank and the
+    epoch it starts at (so a resumed run draws afresh, whatever the world size before)."""
+    return int(np.random.SeedSequence([seed, rank, epoch]).generate_state(1)[0])
+
+
+def _rows_done(n_batches_done: int, batch_size: int, n: int, ctx: DistributedContext) -> int:
+    """Rows of this rank in the first ``n_batches_done`` global batches of ``n`` rows."""
+    full = min(n_batches_done, n // batch_size)
+    lo, hi = shard_bounds(batch_size, ctx.rank, ctx.world_size)
+    rows = full * (hi - lo)
+    if n_batches_done > full:  # the short last batch
+        lo, hi = shard_bounds(n - full * batch_size, ctx.rank, ctx.world_size)
+        rows += hi - lo
+    return rows
+
+
+def _sum_over_ranks(
+    ctx: DistributedContext, loss_sum: torch.Tensor, term_sums: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The epoch's sample-weighted loss and term sums added over all ranks, in one call."""
+    packed = (
+        loss_sum.reshape(1) if term_sums is None else torch.cat([loss_sum.reshape(1), term_sums])
+    )
+    packed = ctx.all_reduce_sum(packed)
+    return packed[0], None if term_sums is None else packed[1:]
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
 
 
 def load_run(run_dir: str | Path) -> dict[str, Any]:
