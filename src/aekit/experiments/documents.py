@@ -76,7 +76,7 @@ FULL = {
     "batch_size": 100,
     "lr": 1e-3,
 }
-QUICK = {**FULL, "n_train": 2000, "n_test": 1000, "rbm_epochs": 3, "finetune_epochs": 4}
+QUICK = {**FULL, "n_train": 4000, "n_test": 2000, "rbm_epochs": 10, "finetune_epochs": 15}
 
 
 def _log(message: str) -> None:

@@ -160,7 +160,10 @@ def code_scatter(
     classes = np.unique(labels)
     cmap = _class_colours(len(classes))
     k = len(codes_by_method)
-    fig = Figure(figsize=(4.6 * k + 1.3, 4.6), dpi=DPI)
+    # The legend sits right of the panels; long class names (newsgroups) need a wider margin.
+    names = [str(class_names[int(c)]) if class_names is not None else str(c) for c in classes]
+    margin = max(1.3, 0.6 + 0.07 * max(len(n) for n in names))
+    fig = Figure(figsize=(4.6 * k + margin, 4.6), dpi=DPI)
     axes = fig.subplots(1, k, squeeze=False)[0]
     handles = []
     for ax, (name, z) in zip(axes, codes_by_method.items()):
@@ -196,7 +199,11 @@ def code_scatter(
         frameon=False,
     )
     fig.subplots_adjust(
-        left=0.06, right=1 - 1.1 / fig.get_figwidth(), wspace=0.28, bottom=0.12, top=0.86
+        left=0.06,
+        right=1 - (margin - 0.05) / fig.get_figwidth(),
+        wspace=0.28,
+        bottom=0.12,
+        top=0.86,
     )
     return fig
 
