@@ -10,6 +10,7 @@ while running), never as a traceback.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import shutil
 import sys
@@ -288,8 +289,22 @@ def _load_model(path: str, needs: tuple[str, ...] = ("transform", "reconstruct")
     return model.eval()
 
 
+def _apply_to_file(method: Callable, x, path: str | None) -> np.ndarray:
+    """``method(x)``, written batch by batch straight into ``path`` when it is a ``.npy`` and
+    the method takes ``out=`` (the returned memmap is then already the file)."""
+    if path is not None and Path(path).suffix.lower() == ".npy":
+        if "out" in inspect.signature(method).parameters:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            return method(x, out=path)
+    return method(x)
+
+
 def _write_array(x: np.ndarray, path: str | None) -> str:
-    """Write to ``.npy`` or ``.csv``; without a path, CSV to stdout."""
+    """Write to ``.npy`` or ``.csv``; without a path, CSV to stdout. A memmap already backed
+    by ``path`` (see :func:`_apply_to_file`) is left as written."""
+    if isinstance(x, np.memmap) and path is not None and x.filename is not None:
+        if Path(x.filename).resolve() == Path(path).resolve():
+            return str(Path(path))
     if path is None:
         np.savetxt(sys.stdout, x, delimiter=",", fmt="%.7g")
         return "stdout"
@@ -1194,7 +1209,7 @@ def encode(model_dir, data_name, data_dir, data_option, split, out_path) -> None
     MODEL_DIR is a run directory of `aekit train` (its model/ is used) or a saved model.
     """
     model, x = _model_and_rows(model_dir, data_name, data_dir, data_option, split, "transform")
-    codes = model.transform(x)
+    codes = _apply_to_file(model.transform, x, out_path)
     where = _write_array(codes, out_path)
     if out_path is not None:
         click.echo(f"wrote {len(x)} codes of size {codes.shape[1]} to {where}")
@@ -1217,7 +1232,7 @@ def reconstruct(model_dir, data_name, data_dir, data_option, split, out_path) ->
     MODEL_DIR is a run directory of `aekit train` (its model/ is used) or a saved model.
     """
     model, x = _model_and_rows(model_dir, data_name, data_dir, data_option, split, "reconstruct")
-    where = _write_array(model.reconstruct(x), out_path)
+    where = _write_array(_apply_to_file(model.reconstruct, x, out_path), out_path)
     click.echo(f"wrote {len(x)} reconstructions to {where}")
 
 

@@ -81,6 +81,15 @@ class SparseRows:
         )
         return torch.zeros(len(self), device=self.device).index_add_(0, rows, self.values)
 
+    def nonfinite(self) -> tuple[int, int | None]:
+        """Count of NaN/inf values and the first row holding one (``None`` when all finite)."""
+        bad = ~torch.isfinite(self.values)
+        n_bad = int(bad.sum())
+        if not n_bad:
+            return 0, None
+        first = torch.nonzero(bad)[0]
+        return n_bad, int(torch.searchsorted(self.crow, first, right=True)[0]) - 1
+
     def _gather(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Row ids (within the selection), entry positions and lengths of rows ``idx``."""
         starts = self.crow[idx]

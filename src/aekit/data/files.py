@@ -10,6 +10,7 @@ read with ``allow_pickle=False``: loading data never runs code from the file.
 
 from __future__ import annotations
 
+import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,15 +245,33 @@ def _check_matrix(path: Path, x: np.ndarray) -> tuple[np.ndarray, tuple[int, int
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"{str(path)!r} holds an empty matrix of shape {x.shape}.")
     if np.issubdtype(x.dtype, np.floating):
-        finite = np.isfinite(x)
-        n_bad = x.size - int(np.count_nonzero(finite))
+        n_bad, first = _count_nonfinite(x)
         if n_bad:
-            row, col = np.argwhere(~finite)[0]
+            row, col = first
             raise ValueError(
                 f"{str(path)!r} contains {n_bad} NaN or infinite values (the first at row "
                 f"{row}, column {col}); remove or impute them before loading."
             )
     return x, image_shape
+
+
+def _count_nonfinite(x: np.ndarray) -> tuple[int, tuple[int, int] | None]:
+    """NaN/inf count and the first one's (row, column); a memmap is checked in chunks of
+    rows (about 64 MB each), so it is never held whole."""
+    step = len(x) if not isinstance(x, np.memmap) else max(1, (64 << 20) // max(1, x[0].nbytes))
+    n_bad, first = 0, None
+    for start in range(0, len(x), step):
+        chunk = np.asarray(x[start : start + step])
+        finite = np.isfinite(chunk)
+        bad = chunk.size - int(np.count_nonzero(finite))
+        if bad and first is None:
+            row, col = np.argwhere(~finite)[0]
+            first = (start + int(row), int(col))
+        n_bad += bad
+        mm = getattr(x, "_mmap", None)
+        if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+            mm.madvise(mmap.MADV_DONTNEED)  # drop the pages read from the resident set
+    return n_bad, first
 
 
 def _load_matrix(

@@ -57,41 +57,12 @@ def _read_bytes(path: Path) -> bytes:
         ) from err
 
 
-def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an IDX file (MNIST format), gzipped or raw.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The file. Gzip compression is detected from the first bytes, not from the suffix.
-
-    Returns
-    -------
-    array : ndarray of shape given by the file's header
-        The values, in native byte order, with the file's dtype (``uint8`` for MNIST images
-        and labels). The array is a fresh, writable copy.
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    ValueError
-        If the file is not IDX (bad magic number), uses an unknown type code, is truncated
-        (fewer value bytes than its dimensions imply) or has trailing bytes after the values.
-        The message names the file.
-
-    Examples
-    --------
-    >>> images = read_idx("mnist/train-images-idx3-ubyte.gz")  # doctest: +SKIP
-    >>> images.shape, images.dtype  # doctest: +SKIP
-    ((60000, 28, 28), dtype('uint8'))
-    """
-    path = Path(path)
-    data = _read_bytes(path)
-    name = str(path)
-    if len(data) < 4:
+def _parse_header(data: bytes, size: int, name: str) -> tuple[np.dtype, tuple[int, ...], int]:
+    """Check the header at the start of ``data`` against the value bytes a file of ``size``
+    bytes holds; return the dtype, the shape and the header's length."""
+    if size < 4:
         raise ValueError(
-            f"IDX file {name!r} is {len(data)} bytes long, too short for the 4-byte magic "
+            f"IDX file {name!r} is {size} bytes long, too short for the 4-byte magic "
             "number; the file is empty or truncated: download it again."
         )
     if data[0] != 0 or data[1] != 0:
@@ -113,15 +84,15 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             "The file is corrupt or not IDX."
         )
     header_len = 4 + 4 * ndim
-    if len(data) < header_len:
+    if size < header_len:
         raise ValueError(
             f"IDX file {name!r} is truncated inside its header: {ndim} dimensions need "
-            f"{header_len} header bytes but the file has {len(data)}; download it again."
+            f"{header_len} header bytes but the file has {size}; download it again."
         )
     shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = _CODE_TO_DTYPE[code]
     expected = math.prod(shape) * dtype.itemsize
-    found = len(data) - header_len
+    found = size - header_len
     if found < expected:
         raise ValueError(
             f"IDX file {name!r} is truncated: its header declares shape {shape} of "
@@ -134,6 +105,64 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             f"{expected} bytes that its shape {shape} implies; the file is corrupt or two "
             "files were concatenated: download it again."
         )
+    return dtype, shape, header_len
+
+
+def _map_idx(path: Path) -> np.memmap:
+    """A read-only memmap of an uncompressed IDX file's values, in the file's byte order."""
+    name = str(path)
+    if not path.is_file():
+        _read_bytes(path)  # raises the FileNotFoundError
+    with open(path, "rb") as f:
+        head = f.read(4 + 4 * 255)
+    if head[:2] == _GZIP_MAGIC:
+        raise ValueError(
+            f"IDX file {name!r} is gzip-compressed and cannot be memory-mapped; decompress it "
+            f"first (gunzip -k {name!r}) and map the result, or read it with mmap=False."
+        )
+    dtype, shape, header_len = _parse_header(head, path.stat().st_size, name)
+    return np.memmap(path, dtype=dtype, mode="r", offset=header_len, shape=shape)
+
+
+def read_idx(path: str | os.PathLike[str], mmap: bool = False) -> np.ndarray:
+    """Read an IDX file (MNIST format), gzipped or raw.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file. Gzip compression is detected from the first bytes, not from the suffix.
+    mmap : bool, default=False
+        Memory-map an uncompressed file instead of reading it: the result is a read-only
+        ``np.memmap`` in the file's (big-endian) byte order, for
+        :class:`~aekit.rows.MemmapRows` (``scale=1 / 255`` for uint8 images) to read a batch
+        at a time. A gzipped file cannot be mapped.
+
+    Returns
+    -------
+    array : ndarray of shape given by the file's header
+        The values, in native byte order, with the file's dtype (``uint8`` for MNIST images
+        and labels). The array is a fresh, writable copy (a read-only memmap with ``mmap``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not IDX (bad magic number), uses an unknown type code, is truncated
+        (fewer value bytes than its dimensions imply) or has trailing bytes after the values;
+        or, with ``mmap``, if it is gzipped. The message names the file.
+
+    Examples
+    --------
+    >>> images = read_idx("mnist/train-images-idx3-ubyte.gz")  # doctest: +SKIP
+    >>> images.shape, images.dtype  # doctest: +SKIP
+    ((60000, 28, 28), dtype('uint8'))
+    """
+    path = Path(path)
+    if mmap:
+        return _map_idx(path)
+    data = _read_bytes(path)
+    dtype, shape, header_len = _parse_header(data, len(data), str(path))
     values = np.frombuffer(data, dtype=dtype, count=math.prod(shape), offset=header_len)
     # astype copies, which both converts to native byte order and detaches the result from
     # the read-only bytes buffer.

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from aekit.io import load_model, save_model
+from aekit.rows import MemmapRows
 
 
 def as_float_tensor(x, device: torch.device | str | None = None) -> torch.Tensor:
@@ -39,19 +40,41 @@ def apply_batched(
     x,
     batch_size: int = 1024,
     device: torch.device | str | None = None,
+    out: np.ndarray | str | Path | None = None,
 ) -> np.ndarray:
     """Apply ``fn`` to ``x`` in batches and return a numpy array.
 
-    Batches are converted one at a time, so a memory-mapped ``x`` is never loaded whole.
+    Batches are converted one at a time, so a memory-mapped ``x`` is never loaded whole (an
+    ``np.memmap`` is read through :class:`~aekit.rows.MemmapRows`, which keeps its pages out
+    of the resident set). With ``out`` a ``.npy`` path, the result is written there batch by
+    batch (a float32 ``.npy`` opened with ``np.lib.format.open_memmap``) and returned as that
+    memmap; with ``out`` an array of the result's shape, it is filled and returned.
     """
+    if isinstance(x, np.memmap) and x.ndim == 2:
+        x = MemmapRows(x)  # reads rows without keeping the file's pages resident
     n = x.shape[0] if sp.issparse(x) else len(x)  # len() of a scipy matrix raises
+    if n == 0:
+        raise ValueError("got an empty array (0 samples); pass at least one sample")
     outs = []
+    result = out if isinstance(out, np.ndarray) else None
     for start in range(0, n, batch_size):
         xb = as_float_tensor(x[start : start + batch_size], device)
-        outs.append(fn(xb).float().cpu().numpy())
-    if not outs:
-        raise ValueError("got an empty array (0 samples); pass at least one sample")
-    return np.concatenate(outs, axis=0)
+        yb = fn(xb).float().cpu().numpy()  # (batch, ...)
+        if out is None:
+            outs.append(yb)
+            continue
+        if result is None:
+            result = np.lib.format.open_memmap(
+                Path(out), mode="w+", dtype=np.float32, shape=(n, *yb.shape[1:])
+            )
+        elif start == 0 and result.shape != (n, *yb.shape[1:]):
+            raise ValueError(f"out has shape {result.shape} but the result is {(n, *yb.shape[1:])}")
+        result[start : start + len(yb)] = yb
+    if out is None:
+        return np.concatenate(outs, axis=0)
+    if isinstance(result, np.memmap):
+        result.flush()
+    return result
 
 
 def check_input_width(x: torch.Tensor, n_in: int, name: str = "data") -> None:
@@ -125,12 +148,12 @@ class Model(nn.Module):
         """Save to directory ``path`` as ``model.safetensors`` + ``config.json``."""
         return save_model(self, path)
 
-    def _apply_numpy(self, fn, x, batch_size: int) -> np.ndarray:
+    def _apply_numpy(self, fn, x, batch_size: int, out=None) -> np.ndarray:
         """``apply_batched`` in eval mode on the model's device; the mode is restored."""
         was_training = self.training
         self.eval()
         try:
-            return apply_batched(fn, x, batch_size, self.device)
+            return apply_batched(fn, x, batch_size, self.device, out=out)
         finally:
             self.train(was_training)
 
@@ -172,13 +195,15 @@ class EncoderDecoder(Model):
         finally:
             self.train(was_training)
 
-    def transform(self, x, batch_size: int = 1024) -> np.ndarray:
-        """Codes of an array, computed in batches in eval mode."""
-        return self._apply_numpy(self.encode, x, batch_size)
+    def transform(self, x, batch_size: int = 1024, out=None) -> np.ndarray:
+        """Codes of an array, computed in batches in eval mode (written batch by batch to
+        ``out``, a ``.npy`` path or an array, when given: see :func:`apply_batched`)."""
+        return self._apply_numpy(self.encode, x, batch_size, out=out)
 
-    def reconstruct(self, x, batch_size: int = 1024) -> np.ndarray:
-        """Reconstructions of an array, computed in batches in eval mode."""
-        return self._apply_numpy(self.forward, x, batch_size)
+    def reconstruct(self, x, batch_size: int = 1024, out=None) -> np.ndarray:
+        """Reconstructions of an array, computed in batches in eval mode (``out`` as for
+        :meth:`transform`)."""
+        return self._apply_numpy(self.forward, x, batch_size, out=out)
 
     def inverse_transform(self, z, batch_size: int = 1024) -> np.ndarray:
         """Reconstructions from codes."""

@@ -457,24 +457,27 @@ class VAE(EncoderDecoder):
             lambda z: self.decode(z, y),
         )
 
-    def _apply_labelled(self, fn, x, y, batch_size: int) -> np.ndarray:
+    def _apply_labelled(self, fn, x, y, batch_size: int, out=None) -> np.ndarray:
         """``_apply_numpy`` for ``fn(xb, yb)``: the labels travel as extra columns."""
         if y is None:
-            return self._apply_numpy(lambda xb: fn(xb, None), x, batch_size)
+            return self._apply_numpy(lambda xb: fn(xb, None), x, batch_size, out=out)
         yt = torch.as_tensor(np.asarray(y)) if not isinstance(y, int | np.integer) else y
         onehot = self._condition(yt, len(x), torch.device("cpu"))
         joined = torch.cat([as_float_tensor(x), onehot], dim=1)
         w = joined.shape[1] - self.config.n_classes
         # Labels back from their one-hot columns: exact, since the columns hold 0.0 and 1.0.
-        return self._apply_numpy(lambda xy: fn(xy[:, :w], xy[:, w:].argmax(1)), joined, batch_size)
+        return self._apply_numpy(
+            lambda xy: fn(xy[:, :w], xy[:, w:].argmax(1)), joined, batch_size, out=out
+        )
 
-    def transform(self, x, batch_size: int = 1024, y=None) -> np.ndarray:
-        """Posterior means of an array, ``(n_samples, code_dim)``."""
-        return self._apply_labelled(self.encode, x, y, batch_size)
+    def transform(self, x, batch_size: int = 1024, y=None, out=None) -> np.ndarray:
+        """Posterior means of an array, ``(n_samples, code_dim)`` (``out``: see
+        :func:`~aekit.models.base.apply_batched`)."""
+        return self._apply_labelled(self.encode, x, y, batch_size, out=out)
 
-    def reconstruct(self, x, batch_size: int = 1024, y=None) -> np.ndarray:
+    def reconstruct(self, x, batch_size: int = 1024, y=None, out=None) -> np.ndarray:
         """Reconstructions through the posterior means, ``(n_samples, n_features)``."""
-        return self._apply_labelled(self.forward, x, y, batch_size)
+        return self._apply_labelled(self.forward, x, y, batch_size, out=out)
 
     def inverse_transform(self, z, batch_size: int = 1024, y=None) -> np.ndarray:
         """Decoded means of codes, ``(n_samples, n_features)``."""

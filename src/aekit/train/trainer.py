@@ -61,7 +61,7 @@ from aekit.io import (
     save_model,
 )
 from aekit.models.base import as_float_tensor
-from aekit.sparse import SparseRows, is_sparse
+from aekit.rows import MemmapRows, SparseRows, as_row_source, is_row_source
 from aekit.train.distributed import (
     DistributedContext,
     PeerFailedError,
@@ -393,9 +393,9 @@ class Trainer:
             group["lr_scale"] = lr_scale  # kept in the state dict, so a resume keeps it too
         return opt
 
-    def _prepare(self, x, name: str) -> torch.Tensor | SparseRows:
-        if is_sparse(x):
-            return self._prepare_sparse(x, name)
+    def _prepare(self, x, name: str) -> torch.Tensor | SparseRows | MemmapRows:
+        if is_row_source(x):
+            return self._prepare_rows(x, name)
         t = as_float_tensor(x)
         if t.ndim != 2:
             raise ValueError(
@@ -411,14 +411,18 @@ class Trainer:
             check(t, name)
         return t.to(self.device)
 
-    def _prepare_sparse(self, x, name: str) -> SparseRows:
-        """A scipy sparse matrix stays sparse on the device; batches are densified one by one."""
-        t = x if isinstance(x, SparseRows) else SparseRows.from_scipy(x)
+    def _prepare_rows(self, x, name: str) -> SparseRows | MemmapRows:
+        """A row source is read a batch at a time: a scipy sparse matrix stays sparse on the
+        device, a memory-mapped array stays on disk; the checks stream over it."""
+        t = as_row_source(x)
         if len(t) == 0:
             raise ValueError(f"{name} is empty; pass at least one sample")
-        if not torch.isfinite(t.values).all():
-            n_bad = int((~torch.isfinite(t.values)).sum())
-            raise ValueError(f"{name} has {n_bad} NaN or infinite values; clean or impute them")
+        n_bad, first_row = t.nonfinite()
+        if n_bad:
+            raise ValueError(
+                f"{name} has {n_bad} NaN or infinite values (the first in row {first_row}); "
+                "clean or impute them"
+            )
         check = getattr(self.model, "check_data", None)
         if check is not None:
             check(t, name)
@@ -681,7 +685,7 @@ class Trainer:
         elif cfg.val_fraction > 0:
             tr_idx, va_idx = split_validation(len(x), cfg.val_fraction, cfg.seed)
             tr, va = torch.from_numpy(tr_idx).to(x.device), torch.from_numpy(va_idx).to(x.device)
-            if isinstance(x, SparseRows):
+            if isinstance(x, SparseRows | MemmapRows):
                 x, xv = x.select(tr), x.select(va)
             else:
                 x, xv = x[tr], x[va]
@@ -1043,7 +1047,7 @@ class Trainer:
         if n < ctx.world_size:
             return self.evaluate(x, y=y)  # too few rows to share out: every rank scores all
         lo, hi = shard_bounds(n, ctx.rank, ctx.world_size)
-        part = x.select(slice(lo, hi)) if isinstance(x, SparseRows) else x[lo:hi]
+        part = x.select(slice(lo, hi)) if isinstance(x, SparseRows | MemmapRows) else x[lo:hi]
         local = self.evaluate(part, y=y[lo:hi] if y is not None else None)
         sums = torch.tensor([v * (hi - lo) for v in local.values()], dtype=torch.float64)
         return dict(zip(local, (ctx.all_reduce_sum(sums) / n).tolist()))
@@ -1054,8 +1058,8 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         try:
-            if is_sparse(x):
-                t = x if isinstance(x, SparseRows) else SparseRows.from_scipy(x, self.device)
+            if is_row_source(x):
+                t = as_row_source(x, self.device)
             else:
                 t = x if isinstance(x, torch.Tensor) else as_float_tensor(x, self.device)
             self._check_targets_given(y is not None)
