@@ -176,3 +176,21 @@ def test_report_rejects_unknown_section_keys_and_non_png(tmp_path):
         render_report("t", [Section("a", images=[bad])])
     with pytest.raises(FileNotFoundError):
         render_report("t", [Section("a", images=[tmp_path / "missing.png"])])
+
+
+def test_retrieval_figures_draw_one_line_per_method():
+    from aekit.evaluate import retrieval_curve
+    from aekit.viz.retrieval import precision_recall_figure, retrieval_curves_figure
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 60)
+    curves = {
+        "good": retrieval_curve(np.eye(3)[labels] + 0.1 * rng.normal(size=(60, 3)), labels),
+        "random": retrieval_curve(rng.normal(size=(60, 3)), labels),
+    }
+    fig = retrieval_curves_figure(curves, chance=0.3)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and len(ax.get_lines()) == 3  # two methods + chance
+    assert len(precision_recall_figure(curves).axes[0].get_lines()) == 2
+    with pytest.raises(ValueError, match="no curves"):
+        retrieval_curves_figure({})

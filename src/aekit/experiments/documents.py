@@ -44,7 +44,7 @@ from aekit.data import BagOfWords, load_20newsgroups
 from aekit.data import data_dir as resolve_data_dir
 from aekit.evaluate import RetrievalCurve, knn_accuracy, retrieval_curve, search
 from aekit.evaluate.hashing import HammingIndex
-from aekit.experiments.hinton2006 import pretrain_rbms
+from aekit.experiments.hinton2006 import open_run_folder, pretrain_rbms
 from aekit.io import atomic_write_json, load_model
 from aekit.models import DocumentAutoencoder, DocumentAutoencoderConfig
 from aekit.models.document import rescale_documents
@@ -225,19 +225,8 @@ def run_documents(
         raise ValueError(f"unknown settings {sorted(unknown)}; choose from {sorted(s)}")
     s.update(overrides or {})
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     wanted = {"experiment": "docs", "quick": quick, "seed": seed, "ablation": ablation, **s}
-    settings_file = out / "settings.json"
-    if settings_file.is_file():
-        found = json.loads(settings_file.read_text())
-        if found != json.loads(json.dumps(wanted)):
-            diff = sorted(k for k in wanted if found.get(k) != wanted[k])
-            raise ValueError(
-                f"{out} holds a run with other settings ({', '.join(diff)} differ); resume it "
-                "with the same options or pass another --out"
-            )
-    else:
-        atomic_write_json(settings_file, wanted)
+    open_run_folder(out, wanted)
 
     feats = _features(out / "features", data_dir, s["n_words"])
     meta = feats["meta"]

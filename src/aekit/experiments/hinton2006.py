@@ -145,6 +145,23 @@ def _settings(exp: Experiment, quick: bool) -> dict[str, Any]:
     return s
 
 
+def open_run_folder(out: Path, wanted: dict[str, Any]) -> None:
+    """Create ``out`` for a run with settings ``wanted``; a folder holding a run with other
+    settings is refused (its saved stages would be reused by mistake)."""
+    out.mkdir(parents=True, exist_ok=True)
+    settings_file = out / "settings.json"
+    if settings_file.is_file():
+        found = json.loads(settings_file.read_text())
+        if found != json.loads(json.dumps(wanted)):
+            diff = sorted(k for k in wanted if found.get(k) != wanted[k])
+            raise ValueError(
+                f"{out} holds a run with other settings ({', '.join(diff)} differ); resume it "
+                "with the same options or pass another --out"
+            )
+    else:
+        atomic_write_json(settings_file, wanted)
+
+
 def _cached(path: Path, compute: Callable[[], Any]) -> Any:
     """JSON-cached stage: computed once, then read back (so a resumed run skips it)."""
     if path.is_file():
@@ -249,20 +266,9 @@ def run_experiment(
     exp = EXPERIMENTS[name]
     s = _settings(exp, quick)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     # Stages found in `out` are reused: they must come from the same settings.
     wanted = {"experiment": name, "quick": quick, "seed": seed, "bf16": bf16, **s}
-    settings_file = out / "settings.json"
-    if settings_file.is_file():
-        found = json.loads(settings_file.read_text())
-        if found != json.loads(json.dumps(wanted)):
-            diff = sorted(k for k in wanted if found.get(k) != wanted[k])
-            raise ValueError(
-                f"{out} holds a run with other settings ({', '.join(diff)} differ); resume it "
-                "with the same options or pass another --out"
-            )
-    else:
-        atomic_write_json(settings_file, wanted)
+    open_run_folder(out, wanted)
     torch.manual_seed(seed)
     timings: dict[str, float] = {}
 

@@ -26,9 +26,30 @@ def _style(index: int) -> dict[str, Any]:
     return {"linestyle": _STYLES[(index // 10) % len(_STYLES)], "linewidth": 1.6}
 
 
-def _check(curves: Mapping[str, Any]) -> None:
+def _plot(curves: Mapping[str, Any], x: str, y: str, size, title: str | None, xlabel, ylabel):
+    """One line per method of ``curve.<y>`` against ``curve.<x>``, log x axis."""
     if not curves:
         raise ValueError("no curves to plot; pass {'method name': RetrievalCurve, ...}")
+    fig = Figure(figsize=size, dpi=DPI)
+    ax = fig.add_subplot()
+    for i, (name, curve) in enumerate(curves.items()):
+        ax.plot(
+            np.asarray(getattr(curve, x)), np.asarray(getattr(curve, y)), label=name, **_style(i)
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, None)
+    ax.grid(True, which="major", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return fig, ax
+
+
+def _finish(fig: Figure, ax) -> Figure:
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
 
 
 def retrieval_curves_figure(
@@ -43,39 +64,21 @@ def retrieval_curves_figure(
     chance : float, optional
         Precision of a random ranking (the mean share of same-class documents), drawn dotted.
     """
-    _check(curves)
-    fig = Figure(figsize=(6.4, 4.4), dpi=DPI)
-    ax = fig.add_subplot()
-    for i, (name, curve) in enumerate(curves.items()):
-        ax.plot(np.asarray(curve.n_retrieved), np.asarray(curve.precision), label=name, **_style(i))
+    fig, ax = _plot(
+        curves,
+        "n_retrieved",
+        "precision",
+        (6.4, 4.4),
+        title,
+        "number of retrieved documents",
+        "fraction in the query's class",
+    )
     if chance is not None:
         ax.axhline(chance, color="grey", linestyle=":", linewidth=1, label="random ranking")
-    ax.set_xscale("log")
-    ax.set_xlabel("number of retrieved documents")
-    ax.set_ylabel("fraction in the query's class")
-    ax.set_ylim(0, None)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8, frameon=False)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax)
 
 
 def precision_recall_figure(curves: Mapping[str, Any], title: str | None = None) -> Figure:
     """Mean precision against mean recall as the number retrieved grows, one line per method."""
-    _check(curves)
-    fig = Figure(figsize=(5.2, 4.4), dpi=DPI)
-    ax = fig.add_subplot()
-    for i, (name, curve) in enumerate(curves.items()):
-        ax.plot(np.asarray(curve.recall), np.asarray(curve.precision), label=name, **_style(i))
-    ax.set_xscale("log")
-    ax.set_xlabel("recall")
-    ax.set_ylabel("precision")
-    ax.set_ylim(0, None)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8, frameon=False)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    fig, ax = _plot(curves, "recall", "precision", (5.2, 4.4), title, "recall", "precision")
+    return _finish(fig, ax)
