@@ -294,6 +294,222 @@ def run_child(name: str, data_path: str, n_warm: int, n_rows: int) -> None:
     print("RESULT " + json.dumps(out), flush=True)
 
 
+# Time to quality (``--time-to-quality``) --------------------------------------------------------
+
+QUALITY_TARGET = 6.0  # MNIST test squared error per image (sum over 784 pixels, mean over images)
+QUALITY_SPEEDUP = 1.5  # aekit's wall time >= this many times shorter than the fastest peer's
+QUALITY_CONTENDERS = ("aekit_bf16", "aekit_fp32", "pythae", "pyod")
+QUALITY_NEEDS = {"pythae": "pythae", "pyod": "pyod"}
+
+
+class _Reached(Exception):
+    """Raised from inside a peer's training loop to stop it."""
+
+
+class _QualityClock:
+    """Training wall time with evaluation excluded; stops at the target or the caps."""
+
+    def __init__(self, x_test: np.ndarray, max_epochs: int, max_seconds: float) -> None:
+        self.x_test = x_test
+        self.max_epochs = max_epochs
+        self.max_seconds = max_seconds
+        self.t0 = time.perf_counter()
+        self.eval_seconds = 0.0
+        self.curve: list[dict[str, float]] = []
+        self.reached_at: float | None = None
+
+    def start(self) -> None:
+        self.t0 = time.perf_counter()
+        self.eval_seconds = 0.0
+
+    def epoch_end(self, test_error: Any) -> bool:
+        """Call after each epoch with a function returning the test error; True = stop."""
+        now = time.perf_counter()
+        train_s = now - self.t0 - self.eval_seconds
+        err = float(test_error())
+        self.eval_seconds += time.perf_counter() - now
+        self.curve.append({"epoch": len(self.curve) + 1, "train_s": train_s, "test_error": err})
+        if err <= QUALITY_TARGET:
+            self.reached_at = train_s
+            return True
+        return len(self.curve) >= self.max_epochs or train_s >= self.max_seconds
+
+    def result(self) -> dict[str, Any]:
+        best = min((c["test_error"] for c in self.curve), default=float("nan"))
+        return {
+            "reached": self.reached_at is not None,
+            "seconds_to_target": self.reached_at,
+            "epochs": len(self.curve),
+            "best_test_error": best,
+            "train_seconds_total": self.curve[-1]["train_s"] if self.curve else None,
+            "eval_seconds_excluded": self.eval_seconds,
+            "curve": self.curve,
+        }
+
+
+def _torch_test_error(model: Any, x_test: np.ndarray, pre: Any = None, post: Any = None) -> float:
+    import torch
+
+    was = model.training
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, len(x_test), 1000):
+            xb = torch.from_numpy(x_test[i : i + 1000])
+            out = model(pre(xb) if pre else xb)
+            out = post(out) if post else out
+            total += float((out.float() - xb).pow(2).sum())
+    model.train(was)
+    return total / len(x_test)
+
+
+def quality_aekit(x: np.ndarray, x_test: np.ndarray, clock: _QualityClock, bf16: bool) -> dict:
+    from aekit import Autoencoder, AutoencoderConfig, TrainConfig, Trainer
+
+    model = Autoencoder(AutoencoderConfig(layers="784-1000-500-250-30"))
+    config = TrainConfig(
+        epochs=clock.max_epochs,
+        batch_size=BATCH_SIZE,
+        lr=LR,
+        bf16=bf16,
+        val_fraction=0,
+        progress=False,
+        device="cpu",
+    )
+
+    def callback(trainer: Any, record: dict) -> bool:
+        return clock.epoch_end(lambda: model.reconstruction_error(x_test).mean())
+
+    clock.start()
+    Trainer(model, config, callbacks=[callback]).fit(x)
+    return {
+        "settings": f"Autoencoder(784-1000-500-250-30), batch {BATCH_SIZE}, lr {LR}, Adam, "
+        f"bf16={bf16}, Bernoulli likelihood",
+    }
+
+
+def quality_pythae(x: np.ndarray, x_test: np.ndarray, clock: _QualityClock, tmp: str) -> dict:
+    import logging
+
+    import torch
+    from pythae.data.datasets import BaseDataset
+    from pythae.models import AE, AEConfig
+    from pythae.models.base.base_utils import ModelOutput
+    from pythae.models.nn import BaseDecoder, BaseEncoder
+    from pythae.trainers import BaseTrainer, BaseTrainerConfig
+
+    logging.disable(logging.CRITICAL)
+
+    class Encoder(BaseEncoder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = _mlp(LAYERS, linear_last=True)
+
+        def forward(self, x: Any) -> Any:
+            return ModelOutput(embedding=self.net(x.reshape(len(x), -1)))
+
+    class Decoder(BaseDecoder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = _mlp(LAYERS[::-1], linear_last=True)
+
+        def forward(self, z: Any) -> Any:
+            return ModelOutput(reconstruction=self.net(z))
+
+    model = AE(AEConfig(input_dim=(784,), latent_dim=30), encoder=Encoder(), decoder=Decoder())
+    defaults = BaseTrainerConfig()
+    config = BaseTrainerConfig(output_dir=tmp, num_epochs=1000, no_cuda=True)
+    t = torch.from_numpy(x)
+    trainer = BaseTrainer(model, train_dataset=BaseDataset(t, torch.zeros(len(t))),
+                          training_config=config)  # fmt: skip
+    step = trainer.train_step
+
+    def test_error() -> float:
+        return _torch_test_error(
+            model.encoder.net, x_test, post=lambda z: model.decoder.net(z)
+        )  # fmt: skip
+
+    def timed_step(epoch: int) -> Any:
+        out = step(epoch)
+        if clock.epoch_end(test_error):
+            raise _Reached
+        return out
+
+    trainer.train_step = timed_step
+    clock.start()
+    try:
+        trainer.train()
+    except _Reached:
+        pass
+    return {
+        "settings": "pythae AE + BaseTrainer defaults: batch "
+        f"{defaults.per_device_train_batch_size}, lr {defaults.learning_rate}, "
+        f"{defaults.optimizer_cls}; squared-error loss, "
+        "linear output, linear code",
+    }
+
+
+def quality_pyod(x: np.ndarray, x_test: np.ndarray, clock: _QualityClock) -> dict:
+    import torch
+    from pyod.models.auto_encoder import AutoEncoder
+
+    detector = AutoEncoder(
+        hidden_neuron_list=LAYERS[1:], epoch_num=clock.max_epochs, device="cpu", verbose=0
+    )
+    eps = 1e-8  # pyod.utils.torch_utility.TorchDataset's default
+
+    def test_error() -> float:
+        mean = torch.from_numpy(detector.X_mean.astype(np.float32))
+        std = torch.from_numpy(detector.X_std.astype(np.float32)) + eps
+        return _torch_test_error(
+            detector.model,
+            x_test,
+            pre=lambda xb: (xb - mean) / std,
+            post=lambda out: out * std + mean,
+        )
+
+    def epoch_update() -> None:
+        if clock.epoch_end(test_error):
+            raise _Reached
+
+    detector.epoch_update = epoch_update
+    clock.start()
+    try:
+        detector.fit(x)
+    except _Reached:
+        pass
+    return {
+        "settings": f"PyOD AutoEncoder defaults (batch {detector.batch_size}, lr {detector.lr}, "
+        f"Adam weight_decay 1e-5, relu, BatchNorm, dropout 0.2, standardised inputs, MSE) "
+        f"with hidden_neuron_list={LAYERS[1:]}, epoch_num={clock.max_epochs}",
+        "note": "test error computed in pixel space (output un-standardised)",
+    }
+
+
+def run_quality_child(name: str, data_dir: str, max_epochs: int, max_seconds: float) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
+    import torch
+
+    torch.set_num_threads(THREADS)
+    torch.manual_seed(0)
+    root = Path(data_dir) / "mnist"
+    x = _read_idx_images(root / "train-images-idx3-ubyte.gz")
+    x_test = _read_idx_images(root / "t10k-images-idx3-ubyte.gz")
+    clock = _QualityClock(x_test, max_epochs, max_seconds)
+    with tempfile.TemporaryDirectory() as tmp:
+        if name in ("aekit_bf16", "aekit_fp32"):
+            out = quality_aekit(x, x_test, clock, bf16=name == "aekit_bf16")
+        elif name == "pythae":
+            out = quality_pythae(x, x_test, clock, tmp)
+        elif name == "pyod":
+            out = quality_pyod(x, x_test, clock)
+        else:
+            raise ValueError(name)
+    out.update(clock.result())
+    out["torch"] = torch.__version__
+    print("RESULT " + json.dumps(out), flush=True)
+
+
 # Parent ------------------------------------------------------------------------------------------
 
 
@@ -521,6 +737,122 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"{c['name']:<22}{c.get('measured', '-')!s:>8}  {c.get('target', '')!s:<7} {verdict}")
 
 
+def main_quality(args: argparse.Namespace) -> None:
+    """``--time-to-quality``: training wall time to an MNIST test error of 6.0."""
+    import torch
+
+    started = time.perf_counter()
+    data_dir = os.environ.get("AEKIT_DATA_DIR", "")
+    if not (Path(data_dir) / "mnist" / "t10k-images-idx3-ubyte.gz").is_file():
+        raise SystemExit("--time-to-quality needs MNIST IDX files under $AEKIT_DATA_DIR/mnist")
+    status, install_notes = setup_peers(install=not args.no_install)
+    skipped = {n: status[QUALITY_NEEDS[n]] for n in QUALITY_CONTENDERS if n in QUALITY_NEEDS}
+    skipped = {n: why for n, why in skipped.items() if why}
+    rows: dict[str, Any] = {}
+    for name in QUALITY_CONTENDERS:
+        if name in skipped:
+            continue
+        python = _venv_python(PEERS_VENV) if name in QUALITY_NEEDS else Path(sys.executable)
+        env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), MKL_NUM_THREADS=str(THREADS))
+        env["PYTHONPATH"] = str(HERE)
+        code = (
+            f"import peers; peers.run_quality_child({name!r}, {data_dir!r}, "
+            f"{args.max_epochs}, {args.max_seconds})"
+        )
+        print(f"  {name} ...", flush=True)
+        proc = subprocess.run(
+            [str(python), "-c", code], capture_output=True, text=True, env=env, timeout=1800
+        )
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+        if not lines:
+            skipped[name] = f"failed (rc {proc.returncode}): {proc.stderr.strip()[-800:]}"
+            print(f"  {name}: {skipped[name]}", flush=True)
+            continue
+        rows[name] = json.loads(lines[-1][len("RESULT ") :])
+        r = rows[name]
+        print(
+            f"  {name}: reached={r['reached']} t={r['seconds_to_target']} "
+            f"best={r['best_test_error']:.3f} epochs={r['epochs']}",
+            flush=True,
+        )
+
+    peers_t = {n: r["seconds_to_target"] for n, r in rows.items() if n in QUALITY_NEEDS}
+    reached = {n: t for n, t in peers_t.items() if t is not None}
+    fastest = min(reached, key=reached.get) if reached else None  # type: ignore[arg-type]
+    quality_checks = []
+    for name in ("aekit_bf16", "aekit_fp32"):
+        t = rows.get(name, {}).get("seconds_to_target")
+        check: dict[str, Any] = {
+            "name": f"{name}_time_to_quality_vs_fastest_peer",
+            "target": f"fastest peer time / aekit time >= {QUALITY_SPEEDUP}",
+            "fastest_peer": fastest,
+        }
+        if t is None:
+            check.update(measured=None, passed=False, detail="aekit did not reach the target")
+        elif fastest is None:
+            check.update(
+                measured=None,
+                passed=True,
+                detail="no peer reached the target within its cap; the speedup is at least "
+                "(peer cap) / aekit time",
+                lower_bound={
+                    n: round(rows[n]["train_seconds_total"] / t, 3)
+                    for n in peers_t
+                    if rows[n]["train_seconds_total"]
+                },
+            )
+        else:
+            ratio = reached[fastest] / t
+            check.update(measured=round(ratio, 3), passed=ratio >= QUALITY_SPEEDUP)
+        quality_checks.append(check)
+
+    result = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "setup": {
+            "target": f"MNIST test error <= {QUALITY_TARGET} (squared error summed over the 784 "
+            "pixels, mean over the 10,000 test images, in [0, 1] pixel space)",
+            "model": "-".join(map(str, LAYERS)) + " (mirrored decoder)",
+            "data": f"MNIST IDX files from {Path(data_dir) / 'mnist'} (60,000 train, each "
+            "library shuffles itself)",
+            "timing": "training wall time only: the clock starts before the trainer/fit call "
+            "and the test evaluation after each epoch is subtracted; time recorded at the end "
+            "of the first epoch whose test error is <= the target",
+            "caps": {"max_epochs": args.max_epochs, "max_train_seconds": args.max_seconds},
+            "torch_num_threads": THREADS,
+            "bf16_cpu": bool(torch.backends.mkldnn.is_available())
+            and "avx512_bf16" in Path("/proc/cpuinfo").read_text(),
+        },
+        "machine": {
+            "cpu_model": platform.processor() or platform.machine(),
+            "usable_cpus": len(os.sched_getaffinity(0)),
+            "python": platform.python_version(),
+            "aekit_torch": torch.__version__,
+            "peers_versions": peer_versions(),
+        },
+        "install_notes": install_notes,
+        "skipped": skipped,
+        "contenders": rows,
+        "checks": quality_checks,
+        "seconds_total": round(time.perf_counter() - started, 1),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print()
+    print(f"{'contender':<12}{'reached':>8}{'s to 6.0':>10}{'epochs':>8}{'best err':>10}")
+    for name, r in rows.items():
+        t = r["seconds_to_target"]
+        print(
+            f"{name:<12}{r['reached']!s:>8}{(f'{t:.1f}' if t is not None else '-'):>10}"
+            f"{r['epochs']:>8}{r['best_test_error']:>10.3f}"
+        )
+    for name, why in skipped.items():
+        print(f"{name:<12}skipped: {why}")
+    for c in quality_checks:
+        print(f"{c['name']}: measured {c['measured']} (target >= {QUALITY_SPEEDUP}) "
+              f"pass={c['passed']}")  # fmt: skip
+    print(f"\nwrote {args.out} ({result['seconds_total']:.0f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -528,8 +860,20 @@ def main() -> None:
     parser.add_argument("--warmup-batches", type=int, default=8)
     parser.add_argument("--no-install", action="store_true", help="do not touch .venv-peers")
     parser.add_argument("--only", nargs="*", choices=CONTENDERS, default=list(CONTENDERS))
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "peers.json")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--time-to-quality",
+        action="store_true",
+        help="wall time to an MNIST test error of 6.0 instead of samples/s",
+    )
+    parser.add_argument("--max-epochs", type=int, default=10, help="--time-to-quality cap")
+    parser.add_argument("--max-seconds", type=float, default=240.0, help="--time-to-quality cap")
     args = parser.parse_args()
+    if args.time_to_quality:
+        args.out = args.out or RESULTS_DIR / "peers_quality.json"
+        main_quality(args)
+        return
+    args.out = args.out or RESULTS_DIR / "peers.json"
 
     import torch
 
