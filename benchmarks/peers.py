@@ -156,17 +156,12 @@ def child_hand(x_warm: np.ndarray, x: np.ndarray, fused: bool) -> dict[str, Any]
     }
 
 
-def child_pythae(x_warm: np.ndarray, x: np.ndarray, tmp: str) -> dict[str, Any]:
-    import logging
-
-    import torch
-    from pythae.data.datasets import BaseDataset
+def _pythae_model() -> Any:
+    """pythae's AE with our 784-1000-500-250-30 encoder and its mirror (linear code, linear
+    output: pythae's AE trains on squared error)."""
     from pythae.models import AE, AEConfig
     from pythae.models.base.base_utils import ModelOutput
     from pythae.models.nn import BaseDecoder, BaseEncoder
-    from pythae.trainers import BaseTrainer, BaseTrainerConfig
-
-    logging.disable(logging.CRITICAL)
 
     class Encoder(BaseEncoder):
         def __init__(self) -> None:
@@ -184,7 +179,19 @@ def child_pythae(x_warm: np.ndarray, x: np.ndarray, tmp: str) -> dict[str, Any]:
         def forward(self, z: Any) -> Any:
             return ModelOutput(reconstruction=self.net(z))
 
-    model = AE(AEConfig(input_dim=(784,), latent_dim=30), encoder=Encoder(), decoder=Decoder())
+    return AE(AEConfig(input_dim=(784,), latent_dim=30), encoder=Encoder(), decoder=Decoder())
+
+
+def child_pythae(x_warm: np.ndarray, x: np.ndarray, tmp: str) -> dict[str, Any]:
+    import logging
+
+    import torch
+    from pythae.data.datasets import BaseDataset
+    from pythae.trainers import BaseTrainer, BaseTrainerConfig
+
+    logging.disable(logging.CRITICAL)
+
+    model = _pythae_model()
     inner: list[float] = []
 
     def trainer_for(data: np.ndarray, sub: str) -> Any:
@@ -393,30 +400,11 @@ def quality_pythae(x: np.ndarray, x_test: np.ndarray, clock: _QualityClock, tmp:
 
     import torch
     from pythae.data.datasets import BaseDataset
-    from pythae.models import AE, AEConfig
-    from pythae.models.base.base_utils import ModelOutput
-    from pythae.models.nn import BaseDecoder, BaseEncoder
     from pythae.trainers import BaseTrainer, BaseTrainerConfig
 
     logging.disable(logging.CRITICAL)
 
-    class Encoder(BaseEncoder):
-        def __init__(self) -> None:
-            super().__init__()
-            self.net = _mlp(LAYERS, linear_last=True)
-
-        def forward(self, x: Any) -> Any:
-            return ModelOutput(embedding=self.net(x.reshape(len(x), -1)))
-
-    class Decoder(BaseDecoder):
-        def __init__(self) -> None:
-            super().__init__()
-            self.net = _mlp(LAYERS[::-1], linear_last=True)
-
-        def forward(self, z: Any) -> Any:
-            return ModelOutput(reconstruction=self.net(z))
-
-    model = AE(AEConfig(input_dim=(784,), latent_dim=30), encoder=Encoder(), decoder=Decoder())
+    model = _pythae_model()
     defaults = BaseTrainerConfig()
     config = BaseTrainerConfig(output_dir=tmp, num_epochs=1000, no_cuda=True)
     t = torch.from_numpy(x)

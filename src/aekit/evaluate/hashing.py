@@ -27,34 +27,18 @@ import math
 
 import numpy as np
 
-from aekit.evaluate.retrieval import pack_bits, search
+from aekit.evaluate.retrieval import _binary_codes, _popcount, pack_bits, search
 
 MAX_SUBSTRING_BITS = 20
-
-_bitwise_count = getattr(np, "bitwise_count", None)
-_POPCOUNT_TABLE = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
 def _popcount_rows(x: np.ndarray) -> np.ndarray:
     """Bits set in each row of a uint8 array, shape ``(n,)``."""
-    counts = _bitwise_count(x) if _bitwise_count is not None else _POPCOUNT_TABLE[x]
-    return counts.sum(-1, dtype=np.int64)
-
-
-def _popcount_int(x: np.ndarray) -> np.ndarray:
-    """Bits set in each non-negative int64 of ``x``."""
-    if _bitwise_count is not None:
-        return _bitwise_count(x)
-    return _POPCOUNT_TABLE[x.astype("<i8").view(np.uint8).reshape(*x.shape, 8)].sum(-1)
+    return _popcount(x).sum(-1, dtype=np.int64)
 
 
 def _check_bits(codes, name: str) -> np.ndarray:
-    codes = np.asarray(codes)
-    if codes.ndim != 2 or codes.shape[0] == 0 or codes.shape[1] == 0:
-        raise ValueError(f"{name} must be a non-empty (n, n_bits) array of 0/1 codes")
-    if codes.dtype != bool and not np.isin(codes, (0, 1)).all():
-        raise ValueError(f"{name} must hold binary codes (0/1 or bool); threshold them first")
-    return codes.astype(np.uint8)
+    return _binary_codes(codes, name).astype(np.uint8)
 
 
 def _masks(width: int, radius: int) -> np.ndarray:
@@ -155,7 +139,7 @@ class HammingIndex:
                 for j2 in range(m):
                     if j2 == j:
                         continue
-                    sub = _popcount_int(q_keys[j2][rows] ^ self._keys[j2][docs])
+                    sub = _popcount(q_keys[j2][rows] ^ self._keys[j2][docs])
                     keep &= sub > rho if j2 < j else sub >= rho
                 rows, docs = rows[keep], docs[keep]
                 found.append((rows, docs, _popcount_rows(q_packed[rows] ^ self._packed[docs])))
