@@ -55,3 +55,30 @@ def test_pipeline_writes_results_report_and_resumes(tiny, tmp_path):
 def test_unknown_experiment():
     with pytest.raises(ValueError, match="curves"):
         run_experiment("nope", "/tmp/never-written", progress=False)
+
+
+def test_reuse_pretraining_lends_matching_bottom_layers(tiny, monkeypatch, tmp_path):
+    """A run with a different code size borrows the other run's matching bottom RBMs, which
+    are the ones it would have trained itself (same data, seed and epochs)."""
+    first = tmp_path / "first"
+    run_experiment("tiny", first, ablation=False, progress=False)
+    wider = Experiment(**{**tiny.__dict__, "name": "wider", "layers": "64-32-8-2"})
+    monkeypatch.setitem(hinton2006.EXPERIMENTS, "wider", wider)
+    own, lent = tmp_path / "own", tmp_path / "lent"
+    run_experiment("wider", own, ablation=False, progress=False)
+    run_experiment("wider", lent, ablation=False, progress=False, reuse_pretraining=first)
+    assert not (lent / "pretrain" / "rbm-0-run").exists()  # borrowed, not trained
+    assert (lent / "pretrain" / "rbm-1-run").exists()  # 32-8 differs from 32-2: trained
+    for k in range(3):
+        mine = (own / "pretrain" / f"rbm-{k}" / "model.safetensors").read_bytes()
+        theirs = (lent / "pretrain" / f"rbm-{k}" / "model.safetensors").read_bytes()
+        assert mine == theirs
+
+
+def test_reuse_pretraining_refuses_other_settings(tiny, tmp_path):
+    first = tmp_path / "first"
+    run_experiment("tiny", first, ablation=False, progress=False, seed=1)
+    with pytest.raises(ValueError, match="seed differ"):
+        run_experiment("tiny", tmp_path / "b", progress=False, reuse_pretraining=first)
+    with pytest.raises(ValueError, match=r"no settings\.json"):
+        run_experiment("tiny", tmp_path / "c", progress=False, reuse_pretraining=tmp_path)

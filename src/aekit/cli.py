@@ -1492,6 +1492,13 @@ def reproduce() -> None:
     show_default=True,
     help="Show progress bars on stderr.",
 )
+@click.option(
+    "--reuse-pretraining",
+    type=click.Path(file_okay=False, exists=True),
+    default=None,
+    help="Folder of another run on the same data, seed and RBM epochs (say mnist's for "
+    "mnist2d): its RBMs stand in for this run's while the layers match. [default: none]",
+)
 @_user_errors
 def hinton2006(
     experiment: str,
@@ -1502,6 +1509,7 @@ def hinton2006(
     bf16: bool,
     seed: int,
     progress: bool,
+    reuse_pretraining: str | None,
 ) -> None:
     """Hinton & Salakhutdinov, Science 2006: RBM-pretrained deep autoencoders vs PCA.
 
@@ -1516,6 +1524,11 @@ def hinton2006(
     if experiment == "docs":
         if bf16:
             raise click.BadParameter("docs trains in fp32; drop --bf16", param_hint="'--bf16'")
+        if reuse_pretraining:
+            raise click.BadParameter(
+                "docs has its own RBM stacks; drop --reuse-pretraining",
+                param_hint="'--reuse-pretraining'",
+            )
         _reproduce_docs(out, quick, seed, data_dir, ablation, progress)
         return
     try:
@@ -1528,6 +1541,7 @@ def hinton2006(
             ablation=ablation,
             bf16=bf16,
             progress=progress,
+            reuse_pretraining=reuse_pretraining,
         )
     except KeyboardInterrupt:
         click.echo(

@@ -35,6 +35,7 @@ from torch import nn
 
 from aekit.io import register_model
 from aekit.models.base import Model, apply_batched
+from aekit.rbm.rbm import bernoulli
 
 
 @dataclass
@@ -135,9 +136,9 @@ class DBM(Model):
     def gibbs(self, v, h1, h2, steps: int = 1):
         """Alternating Gibbs sweeps: ``h1`` given its neighbours, then ``v`` and ``h2``."""
         for _ in range(steps):
-            h1 = torch.bernoulli(self.p_h1(v, h2))
-            v = torch.bernoulli(self.p_v(h1))
-            h2 = torch.bernoulli(self.p_h2(h1))
+            h1 = bernoulli(self.p_h1(v, h2))
+            v = bernoulli(self.p_v(h1))
+            h2 = bernoulli(self.p_h2(h1))
         return v, h1, h2
 
     # Training ----------------------------------------------------------------------------------
@@ -156,10 +157,10 @@ class DBM(Model):
         with torch.no_grad():
             if self.chain_v.shape[0] != cfg.n_chains:
                 idx = torch.randint(len(v), (cfg.n_chains,), device=v.device)
-                self.chain_v = torch.bernoulli(v[idx])
+                self.chain_v = bernoulli(v[idx])
                 up = torch.sigmoid(2 * F.linear(self.chain_v, self.w1) + self.c1)
-                self.chain_h1 = torch.bernoulli(up)
-                self.chain_h2 = torch.bernoulli(self.p_h2(self.chain_h1))
+                self.chain_h1 = bernoulli(up)
+                self.chain_h2 = bernoulli(self.p_h2(self.chain_h1))
             self.chain_v, self.chain_h1, self.chain_h2 = self.gibbs(
                 self.chain_v, self.chain_h1, self.chain_h2, cfg.gibbs_steps
             )
@@ -217,19 +218,15 @@ class DBM(Model):
         w1, w2 = self.w1.double(), self.w2.double()
         b, c1, c2 = self.b.double(), self.c1.double(), self.c2.double()
         betas = torch.linspace(0, 1, n_betas, dtype=torch.float64)
-        h1 = torch.bernoulli(
-            torch.full((n_runs, cfg.n_hidden1), 0.5, dtype=torch.float64), generator=gen
-        )
+        h1 = bernoulli(torch.full((n_runs, cfg.n_hidden1), 0.5, dtype=torch.float64), generator=gen)
         log_w = torch.zeros(n_runs, dtype=torch.float64)
         for k in range(1, n_betas):
             beta_prev, beta = betas[k - 1], betas[k]
             log_w += self._log_p_star_h1(h1, beta) - self._log_p_star_h1(h1, beta_prev)
             # A Gibbs sweep that leaves the beta-tempered joint invariant.
-            v = torch.bernoulli(torch.sigmoid(beta * (h1 @ w1 + b)), generator=gen)
-            h2 = torch.bernoulli(torch.sigmoid(beta * F.linear(h1, w2, c2)), generator=gen)
-            h1 = torch.bernoulli(
-                torch.sigmoid(beta * (F.linear(v, w1, c1) + h2 @ w2)), generator=gen
-            )
+            v = bernoulli(torch.sigmoid(beta * (h1 @ w1 + b)), generator=gen)
+            h2 = bernoulli(torch.sigmoid(beta * F.linear(h1, w2, c2)), generator=gen)
+            h1 = bernoulli(torch.sigmoid(beta * (F.linear(v, w1, c1) + h2 @ w2)), generator=gen)
         log_z0 = (cfg.n_visible + cfg.n_hidden1 + cfg.n_hidden2) * math.log(2)
         log_mean_w = float(torch.logsumexp(log_w, 0)) - math.log(n_runs)
         w = torch.exp(log_w - log_w.max())
@@ -277,9 +274,9 @@ class DBM(Model):
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             c = self.config
-            v = torch.bernoulli(torch.full((n_samples, c.n_visible), 0.5, device=self.device))
-            h2 = torch.bernoulli(torch.full((n_samples, c.n_hidden2), 0.5, device=self.device))
-            h1 = torch.bernoulli(self.p_h1(v, h2))
+            v = bernoulli(torch.full((n_samples, c.n_visible), 0.5, device=self.device))
+            h2 = bernoulli(torch.full((n_samples, c.n_hidden2), 0.5, device=self.device))
+            h1 = bernoulli(self.p_h1(v, h2))
             v, h1, h2 = self.gibbs(v, h1, h2, n_gibbs)
             return self.p_v(h1)
 

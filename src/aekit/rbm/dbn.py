@@ -18,7 +18,7 @@ from torch import nn
 from aekit.io import register_model
 from aekit.models.base import Model, apply_batched
 from aekit.nn import parse_layers
-from aekit.rbm.rbm import HIDDEN_UNITS, RBM, VISIBLE_UNITS, RBMConfig
+from aekit.rbm.rbm import HIDDEN_UNITS, RBM, VISIBLE_UNITS, RBMConfig, bernoulli
 
 
 @dataclass
@@ -107,13 +107,13 @@ class DBN(Model):
                     v = rbm.sample_hidden(rbm.hidden_mean(v))
             else:
                 shape = (n_samples, top.config.n_visible)
-                v = torch.bernoulli(torch.full(shape, 0.5, device=self.device))
+                v = bernoulli(torch.full(shape, 0.5, device=self.device))
             for _ in range(n_gibbs - 1):
                 v = top.sample_visible(top.visible_mean(top.sample_hidden(top.hidden_mean(v))))
             v = top.visible_mean(top.sample_hidden(top.hidden_mean(v)))
             # Down through the directed layers, sampling every binary layer above the data.
             for rbm in reversed(self.rbms[:-1]):
-                v = rbm.visible_mean(torch.bernoulli(v))
+                v = rbm.visible_mean(bernoulli(v))
             return v
 
     def transform(self, x, batch_size: int = 4096) -> np.ndarray:
