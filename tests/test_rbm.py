@@ -300,3 +300,9 @@ def test_cd_backward_equals_autograd_of_free_energy_gap(visible, hidden, up_scal
     got = torch.autograd.grad(value, params)
     torch.testing.assert_close(got[0], expected[0] + 0.3 * rbm.weight.detach())
     torch.testing.assert_close(got[1], expected[1])
+    # An upstream gradient (a scaled loss, DDP's per-rank share) scales all of it.
+    got = torch.autograd.grad(
+        -2.5 * _ContrastiveDivergence.apply(*params, *stats, up_scale, 0.3), params
+    )
+    torch.testing.assert_close(got[0], -2.5 * (expected[0] + 0.3 * rbm.weight.detach()))
+    torch.testing.assert_close(got[2], -2.5 * expected[2])

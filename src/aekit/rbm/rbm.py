@@ -566,12 +566,21 @@ class _ContrastiveDivergence(torch.autograd.Function):
         # Each phase is averaged over its own rows (PCD has n_chains negative samples); one mm
         # and one addmm, then a single in-place pass for the scale and the weight cost.
         n0, n_neg = v0.shape[0], v_neg.shape[0]
-        d_weight = torch.addmm(
-            ph_neg.t() @ v_neg, ph0.t(), v0, beta=ctx.scale / n_neg, alpha=-ctx.scale / n0
-        )  # (n_hidden, n_visible)
-        if ctx.decay:
-            d_weight.add_(weight, alpha=ctx.decay)
-        d_weight.mul_(grad)
+        if grad.device.type == "cpu":
+            # Reading a CPU scalar is free, so the upstream gradient and the weight cost fold
+            # into the two products' coefficients: no elementwise pass over W (5% of a step).
+            g = float(grad)
+            d_weight = torch.addmm(
+                weight, ph_neg.t(), v_neg, beta=g * ctx.decay, alpha=g * ctx.scale / n_neg
+            )  # (n_hidden, n_visible)
+            d_weight.addmm_(ph0.t(), v0, alpha=-g * ctx.scale / n0)
+        else:  # on a GPU, float(grad) would wait for the device every step
+            d_weight = torch.addmm(
+                ph_neg.t() @ v_neg, ph0.t(), v0, beta=ctx.scale / n_neg, alpha=-ctx.scale / n0
+            )
+            if ctx.decay:
+                d_weight.add_(weight, alpha=ctx.decay)
+            d_weight.mul_(grad)
         d_visible = (v_neg.mean(0) - v0.mean(0)) * grad
         d_hidden = (hb_neg.mean(0) - hb0.mean(0)) * grad
         return (d_weight, d_visible, d_hidden, *([None] * 9))
