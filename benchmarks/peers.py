@@ -2,11 +2,12 @@
 
 The model is the deep MNIST autoencoder of Hinton & Salakhutdinov (Science 313:504-507, 2006):
 784-1000-500-250-30, logistic hidden units, a linear code and a mirrored decoder, trained with
-Adam (lr 1e-3) at batch 256 in fp32 with ``torch.set_num_threads(2)``. Six contenders are
+Adam (lr 1e-3) at batch 256 in fp32 with ``torch.set_num_threads(2)``. Seven contenders are
 timed one after the other, each in its own subprocess, several rounds with the order rotated:
 
 - ``aekit``: ``aekit.Trainer(...).fit(x)`` with ``TrainConfig(epochs=1, val_fraction=0)``,
   Bernoulli likelihood (BCE with logits, summed over pixels, mean over the batch);
+- ``aekit_bf16``: the same with ``bf16=True`` (bf16 autocast; not in the ratios, a roofline row);
 - ``hand``: the minimal loop a user would write (``nn.Sequential``, plain
   ``torch.optim.Adam``, a random permutation indexed batch by batch, BCE with logits);
 - ``hand_fused``: the same loop with fused Adam and denormals flushed, as aekit's trainer does
@@ -35,6 +36,10 @@ JSON line. Timed spans:
   the inner ``train_step`` alone is recorded too;
 - PyOD: ``fit`` (which also scores every training row after training; nothing subtracted);
   its inner ``train`` alone is recorded too.
+
+Roofline: every row's achieved GFLOP/s (6 FLOPs per weight per sample: 2 forward, 4 backward)
+against the best 2048^2 matmul of the same precision at the same thread count, measured in a
+child process after the rounds.
 
 The targets (from the issue "Speed against peers"): aekit >= 0.95x the hand loop, and ahead of
 pythae and PyOD. Against peers the stricter reading is used: the peer's inner-loop speed.
@@ -73,7 +78,10 @@ HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
 PEERS_VENV = HERE / ".venv-peers"
 PEERS = {"pythae": "pythae", "pyod": "pyod"}  # import name -> pip name
-CONTENDERS = ("aekit", "hand", "hand_fused", "pythae", "pyod_default", "pyod_lean")
+CONTENDERS = ("aekit", "aekit_bf16", "hand", "hand_fused", "pythae", "pyod_default", "pyod_lean")
+# Roofline: a dense layer costs 2 FLOPs per weight per sample forward and 4 backward.
+N_WEIGHTS = sum(a * b for a, b in zip(LAYERS[:-1], LAYERS[1:])) * 2
+FLOPS_PER_SAMPLE = 6 * N_WEIGHTS
 NEEDS = {"pythae": "pythae", "pyod_default": "pyod", "pyod_lean": "pyod"}
 INSTALL_TIMEOUT_S = 300
 
@@ -104,12 +112,18 @@ def _hand_model() -> Any:
     return nn.Sequential(*enc, *dec)
 
 
-def child_aekit(x_warm: np.ndarray, x: np.ndarray) -> dict[str, Any]:
+def child_aekit(x_warm: np.ndarray, x: np.ndarray, bf16: bool = False) -> dict[str, Any]:
     from aekit import Autoencoder, AutoencoderConfig, TrainConfig, Trainer
 
     model = Autoencoder(AutoencoderConfig(layers="784-1000-500-250-30"))
     config = TrainConfig(
-        epochs=1, batch_size=BATCH_SIZE, lr=LR, val_fraction=0, progress=False, device="cpu"
+        epochs=1,
+        batch_size=BATCH_SIZE,
+        lr=LR,
+        val_fraction=0,
+        progress=False,
+        device="cpu",
+        bf16=bf16,
     )
     Trainer(model, config).fit(x_warm)
     t0 = time.perf_counter()
@@ -275,6 +289,26 @@ def child_pyod(x_warm: np.ndarray, x: np.ndarray, lean: bool) -> dict[str, Any]:
     }
 
 
+def child_peak() -> None:
+    """Print the best fp32 and bf16 GFLOP/s of 2048^2 matmuls at the children's thread count."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
+    import torch
+
+    torch.set_num_threads(THREADS)
+    peak = {}
+    for label, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        a, b = torch.randn(2048, 2048).to(dtype), torch.randn(2048, 2048).to(dtype)
+        out = torch.empty(2048, 2048, dtype=dtype)
+        torch.mm(a, b, out=out)
+        best, start = float("inf"), time.perf_counter()
+        while time.perf_counter() - start < 2.0:
+            t = time.perf_counter()
+            torch.mm(a, b, out=out)
+            best = min(best, time.perf_counter() - t)
+        peak[label] = 2 * 2048**3 / best / 1e9
+    print("RESULT " + json.dumps(peak), flush=True)
+
+
 def run_child(name: str, data_path: str, n_warm: int, n_rows: int) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
     import torch
@@ -285,8 +319,8 @@ def run_child(name: str, data_path: str, n_warm: int, n_rows: int) -> None:
     x = np.ascontiguousarray(data[:n_rows])
     x_warm = np.ascontiguousarray(data[n_rows : n_rows + n_warm])
     with tempfile.TemporaryDirectory() as tmp:
-        if name == "aekit":
-            out = child_aekit(x_warm, x)
+        if name in ("aekit", "aekit_bf16"):
+            out = child_aekit(x_warm, x, bf16=name == "aekit_bf16")
         elif name in ("hand", "hand_fused"):
             out = child_hand(x_warm, x, fused=name == "hand_fused")
         elif name == "pythae":
@@ -305,7 +339,10 @@ def run_child(name: str, data_path: str, n_warm: int, n_rows: int) -> None:
 
 QUALITY_TARGET = 6.0  # MNIST test squared error per image (sum over 784 pixels, mean over images)
 QUALITY_SPEEDUP = 1.5  # aekit's wall time >= this many times shorter than the fastest peer's
-QUALITY_CONTENDERS = ("aekit_bf16", "aekit_fp32", "pythae", "pyod")
+QUALITY_CONTENDERS = ("aekit_relu_bf16", "aekit_bf16", "aekit_fp32", "pythae", "pyod")
+# aekit's deep-autoencoder recipe from a random initialisation (README, "Deep autoencoders"):
+# ReLU hidden units and Adam at 3e-3 (logistic units at 1e-3 were at 30.5 after 10 epochs).
+RECIPE_LR = 3e-3
 QUALITY_NEEDS = {"pythae": "pythae", "pyod": "pyod"}
 
 
@@ -370,14 +407,18 @@ def _torch_test_error(model: Any, x_test: np.ndarray, pre: Any = None, post: Any
     return total / len(x_test)
 
 
-def quality_aekit(x: np.ndarray, x_test: np.ndarray, clock: _QualityClock, bf16: bool) -> dict:
+def quality_aekit(
+    x: np.ndarray, x_test: np.ndarray, clock: _QualityClock, bf16: bool, recipe: bool = False
+) -> dict:
     from aekit import Autoencoder, AutoencoderConfig, TrainConfig, Trainer
 
-    model = Autoencoder(AutoencoderConfig(layers="784-1000-500-250-30"))
+    activation = "relu" if recipe else "logistic"
+    lr = RECIPE_LR if recipe else LR
+    model = Autoencoder(AutoencoderConfig(layers="784-1000-500-250-30", activation=activation))
     config = TrainConfig(
         epochs=clock.max_epochs,
         batch_size=BATCH_SIZE,
-        lr=LR,
+        lr=lr,
         bf16=bf16,
         val_fraction=0,
         progress=False,
@@ -390,8 +431,8 @@ def quality_aekit(x: np.ndarray, x_test: np.ndarray, clock: _QualityClock, bf16:
     clock.start()
     Trainer(model, config, callbacks=[callback]).fit(x)
     return {
-        "settings": f"Autoencoder(784-1000-500-250-30), batch {BATCH_SIZE}, lr {LR}, Adam, "
-        f"bf16={bf16}, Bernoulli likelihood",
+        "settings": f"Autoencoder(784-1000-500-250-30, {activation} hidden units), batch "
+        f"{BATCH_SIZE}, lr {lr}, Adam, bf16={bf16}, Bernoulli likelihood",
     }
 
 
@@ -485,8 +526,10 @@ def run_quality_child(name: str, data_dir: str, max_epochs: int, max_seconds: fl
     x_test = _read_idx_images(root / "t10k-images-idx3-ubyte.gz")
     clock = _QualityClock(x_test, max_epochs, max_seconds)
     with tempfile.TemporaryDirectory() as tmp:
-        if name in ("aekit_bf16", "aekit_fp32"):
-            out = quality_aekit(x, x_test, clock, bf16=name == "aekit_bf16")
+        if name.startswith("aekit"):
+            out = quality_aekit(
+                x, x_test, clock, bf16=name.endswith("bf16"), recipe=name == "aekit_relu_bf16"
+            )
         elif name == "pythae":
             out = quality_pythae(x, x_test, clock, tmp)
         elif name == "pyod":
@@ -624,7 +667,9 @@ def launch(name: str, python: Path, data_path: str, n_warm: int, n_rows: int) ->
     raise RuntimeError(f"{name} failed (rc {proc.returncode}): {proc.stderr.strip()[-1500:]}")
 
 
-def summarise(samples: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def summarise(
+    samples: dict[str, list[dict[str, Any]]], peak: dict[str, float] | None = None
+) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     hand = samples.get("hand", [])
     hand_med = statistics.median(r["samples_per_s"] for r in hand) if hand else None
@@ -648,6 +693,11 @@ def summarise(samples: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         for key in ("loss", "optimizer", "pyod_settings", "torch", "threads"):
             if key in runs[0]:
                 row[key] = runs[0][key]
+        row["gflops"] = round(FLOPS_PER_SAMPLE * med / 1e9, 1)
+        if peak:
+            precision = "bf16" if name.endswith("bf16") else "fp32"
+            row["fraction_of_peak"] = round(row["gflops"] / peak[precision], 3)
+            row["peak_precision"] = precision
         rows[name] = row
     return rows
 
@@ -705,7 +755,7 @@ def print_table(result: dict[str, Any]) -> None:
     print(f"data: {result['setup']['data']}")
     header = (
         f"{'contender':<14}{'samples/s':>10}{'min':>8}{'max':>8}{'x hand':>8}"
-        f"{'inner s/s':>11}{'inner x':>9}"
+        f"{'inner s/s':>11}{'inner x':>9}{'GFLOP/s':>9}{'of peak':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -716,6 +766,13 @@ def print_table(result: dict[str, Any]) -> None:
             f"{name:<14}{row['median_samples_per_s']:>10.0f}{row['min_samples_per_s']:>8.0f}"
             f"{row['max_samples_per_s']:>8.0f}{row['ratio_to_hand']:>8.3f}"
             + (f"{inner:>11.0f}{inner_ratio:>9.3f}" if inner else f"{'-':>11}{'-':>9}")
+            + f"{row['gflops']:>9.1f}"
+            + (f"{row['fraction_of_peak']:>9.1%}" if "fraction_of_peak" in row else f"{'-':>9}")
+        )
+    if result.get("matmul_peak_gflops"):
+        pk = result["matmul_peak_gflops"]
+        print(
+            f"matmul peak (2048^2, {THREADS} threads): fp32 {pk['fp32']:.1f}, bf16 {pk['bf16']:.1f}"
         )
     for name, why in result["skipped"].items():
         print(f"{name:<14}skipped: {why}")
@@ -768,7 +825,7 @@ def main_quality(args: argparse.Namespace) -> None:
     reached = {n: t for n, t in peers_t.items() if t is not None}
     fastest = min(reached, key=reached.get) if reached else None  # type: ignore[arg-type]
     quality_checks = []
-    for name in ("aekit_bf16", "aekit_fp32"):
+    for name in ("aekit_relu_bf16", "aekit_bf16", "aekit_fp32"):
         t = rows.get(name, {}).get("seconds_to_target")
         check: dict[str, Any] = {
             "name": f"{name}_time_to_quality_vs_fastest_peer",
@@ -896,7 +953,16 @@ def main() -> None:
                 flush=True,
             )
 
-    rows = summarise(samples)
+    peak_run = subprocess.run(
+        [sys.executable, "-c", "import peers; peers.child_peak()"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(HERE), OMP_NUM_THREADS=str(THREADS)),
+        timeout=120,
+    )
+    peak_lines = [ln for ln in peak_run.stdout.splitlines() if ln.startswith("RESULT ")]
+    peak = json.loads(peak_lines[-1][len("RESULT ") :]) if peak_lines else None
+    rows = summarise(samples, peak)
     for name in contenders:
         if not samples[name]:
             skipped[name] = "every run failed (see the console)"
@@ -906,7 +972,8 @@ def main() -> None:
             "model": "-".join(map(str, LAYERS)) + " (mirrored decoder)",
             "batch_size": BATCH_SIZE,
             "lr": LR,
-            "precision": "fp32",
+            "precision": "fp32 (aekit_bf16: bf16 autocast, compared with the bf16 peak)",
+            "flops_per_sample": FLOPS_PER_SAMPLE,
             "torch_num_threads": THREADS,
             "timed_rows_per_run": n_rows,
             "warmup_rows_per_run": n_warm,
@@ -942,6 +1009,7 @@ def main() -> None:
         },
         "install_notes": install_notes,
         "skipped": skipped,
+        "matmul_peak_gflops": peak,
         "contenders": rows,
         "checks": checks(rows, skipped),
         "seconds_total": round(time.perf_counter() - started, 1),
