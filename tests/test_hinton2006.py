@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from aekit.experiments import hinton2006
@@ -82,3 +83,25 @@ def test_reuse_pretraining_refuses_other_settings(tiny, tmp_path):
         run_experiment("tiny", tmp_path / "b", progress=False, reuse_pretraining=first)
     with pytest.raises(ValueError, match=r"no settings\.json"):
         run_experiment("tiny", tmp_path / "c", progress=False, reuse_pretraining=tmp_path)
+
+
+def test_2d_maps_are_scored_on_a_random_split_of_a_class_sorted_test_set(
+    tiny, monkeypatch, tmp_path
+):
+    """MNIST's test set comes sorted by class; scoring the second half of it with a kNN fit on
+    the first half would put every query among neighbours of other classes."""
+    from dataclasses import replace
+
+    real_load = hinton2006.load_dataset
+
+    def sorted_load(*args, **kwargs):
+        data = real_load(*args, **kwargs)
+        order = np.argsort(data.y_test, kind="stable")
+        return replace(data, x_test=data.x_test[order], y_test=data.y_test[order])
+
+    monkeypatch.setattr(hinton2006, "load_dataset", sorted_load)
+    acc = run_experiment("tiny", tmp_path / "run", ablation=False, progress=False)[
+        "knn_accuracy_2d"
+    ]
+    # PCA's 2-D map of the digits scores about 0.6 on a random split; a sorted split gives ~0.
+    assert acc["PCA (2)"] > 0.4, acc
