@@ -794,7 +794,7 @@ def main_quality(args: argparse.Namespace) -> None:
     skipped = {n: status[QUALITY_NEEDS[n]] for n in QUALITY_CONTENDERS if n in QUALITY_NEEDS}
     skipped = {n: why for n, why in skipped.items() if why}
     rows: dict[str, Any] = {}
-    for name in QUALITY_CONTENDERS:
+    for name in args.quality_only:
         if name in skipped:
             continue
         python = _venv_python(PEERS_VENV) if name in QUALITY_NEEDS else Path(sys.executable)
@@ -910,6 +910,13 @@ def main() -> None:
         "--time-to-quality",
         action="store_true",
         help="wall time to an MNIST test error of 6.0 instead of samples/s",
+    )
+    parser.add_argument(
+        "--quality-only",
+        nargs="*",
+        choices=QUALITY_CONTENDERS,
+        default=list(QUALITY_CONTENDERS),
+        help="--time-to-quality contenders",
     )
     parser.add_argument("--max-epochs", type=int, default=10, help="--time-to-quality cap")
     parser.add_argument("--max-seconds", type=float, default=240.0, help="--time-to-quality cap")
