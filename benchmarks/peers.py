@@ -826,7 +826,9 @@ def main_quality(args: argparse.Namespace) -> None:
     fastest = min(reached, key=reached.get) if reached else None  # type: ignore[arg-type]
     quality_checks = []
     for name in ("aekit_relu_bf16", "aekit_bf16", "aekit_fp32"):
-        t = rows.get(name, {}).get("seconds_to_target")
+        if name not in rows:  # not asked for (--quality-only) or failed: nothing to check
+            continue
+        t = rows[name]["seconds_to_target"]
         check: dict[str, Any] = {
             "name": f"{name}_time_to_quality_vs_fastest_peer",
             "target": f"fastest peer time / aekit time >= {QUALITY_SPEEDUP}",
