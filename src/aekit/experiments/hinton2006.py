@@ -120,7 +120,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         baseline_sizes=(30,),
         logistic_pca=False,
         rbm_epochs=20,
-        finetune_epochs=20,
+        # Measured: 20 epochs reached 0.950 x PCA (validation still falling), 40 reach 0.918.
+        finetune_epochs=40,
         finetune_lr=3e-4,
         quick={
             "n_train": 6000,
@@ -204,7 +205,12 @@ def pretrain_rbms(
             lending and (other / "config.json").is_file() and load_model(other).config == rbm_cfg
         )
         if lending and not (done / "config.json").is_file():
-            shutil.copytree(other, done, dirs_exist_ok=True)
+            # Copied aside, then renamed: an interrupted copy never looks like a finished layer.
+            partial = out / f".rbm-{k}.partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(other, partial)
+            shutil.rmtree(done, ignore_errors=True)
+            partial.rename(done)
             _log(f"RBM {k} ({rbm_cfg.n_visible}-{rbm_cfg.n_hidden}) reused from {other}")
         if (done / "config.json").is_file():
             rbm = load_model(done)
