@@ -11,8 +11,8 @@ What this script does (all of it through ``aekit``; every setting is printed and
 1. Binarizes MNIST once, stochastically, with a fixed seed (pixel ~ Bernoulli(intensity)).
 2. ``aekit.train.pretrain_dbm``: the bottom RBM with a doubled visible input, the top one
    with doubled hidden states, CD-1 with the paper's RBM settings.
-3. ``Trainer`` on the DBM (plain SGD with momentum, learning rate decayed linearly to zero as
-   in the paper, 100 persistent chains, 10 mean-field steps, weight cost 0.0002).
+3. ``Trainer`` on the DBM (plain SGD with momentum, learning rate decayed to zero by a cosine
+   (the paper: linearly), 100 persistent chains, 10 mean-field steps, weight cost 0.0002).
 4. ``DBM.log_partition_ais`` and ``DBM.variational_lower_bound`` on the 10,000 test images,
    after pretraining and after training; a mosaic of samples from the chains.
 
