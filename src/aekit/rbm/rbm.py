@@ -261,7 +261,12 @@ class RBM(Model):
         if self.config.visible == "softmax":
             check_documents(x, name)
         if self.config.visible == "bernoulli":
-            lo, hi = float(x.min()), float(x.max())
+            # One pass over an in-memory tensor; row sources (sparse, memory-mapped) stream
+            # their own min and max.
+            if isinstance(x, torch.Tensor):
+                lo, hi = (float(v) for v in torch.aminmax(x))
+            else:
+                lo, hi = float(x.min()), float(x.max())
             if lo < 0 or hi > 1:
                 raise ValueError(
                     f"{name} has values in [{lo:.3g}, {hi:.3g}] but binary visible units need "
