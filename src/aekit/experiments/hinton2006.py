@@ -10,7 +10,8 @@ Protocol (the paper and its supporting material):
 2. Unroll into a deep autoencoder whose decoder starts from the transposed weights.
 3. Fine-tune end to end on the cross-entropy (squared error for the real-valued faces). The
    paper used conjugate gradients for 200 epochs; we use Adam with a cosine learning-rate
-   decay (stated in the report), which reaches the paper's errors in fewer epochs.
+   decay and an exponential moving average of the weights (stated in the report), which
+   reaches the paper's errors in fewer epochs.
 4. Compare with PCA and logistic PCA at the same code size on the test set, by the squared
    error per image (summed over pixels, averaged over images), and with the same deep
    network fine-tuned from a random initialisation (the paper's ablation).
@@ -341,7 +342,8 @@ def run_experiment(
         "n_train": len(x_train),
         "n_test": len(x_test),
         "settings": {k: v for k, v in s.items() if k != "dataset_kwargs"},
-        "optimizer": "RBM pretraining (CD-1, paper settings), Adam + cosine decay fine-tuning",
+        "optimizer": "RBM pretraining (CD-1, paper settings), Adam + cosine decay fine-tuning"
+        + (f", weight averaging (EMA {exp.ema_decay})" if exp.ema_decay else ""),
         "methods": {},
         "paper": exp.paper,
         "target": exp.target,

@@ -568,8 +568,7 @@ class _ContrastiveDivergence(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         weight, v0, ph0, v_neg, ph_neg, hb0, hb_neg = ctx.saved_tensors
-        # Each phase is averaged over its own rows (PCD has n_chains negative samples); one mm
-        # and one addmm, then a single in-place pass for the scale and the weight cost.
+        # Each phase is averaged over its own rows (PCD has n_chains negative samples).
         n0, n_neg = v0.shape[0], v_neg.shape[0]
         if grad.device.type == "cpu":
             # Reading a CPU scalar is free, so the upstream gradient and the weight cost fold
