@@ -9,7 +9,7 @@ import torch
 
 from aekit import AutoencoderConfig, TrainConfig, Trainer, load_model
 from aekit.rbm import RBM, RBMConfig
-from aekit.train import pretrain_stacked, rbm_pretrainer
+from aekit.train import fit_rbm_layer, pretrain_stacked, rbm_pretrainer, rbm_stack_pretrainer
 
 
 def tiny_rbm(n_visible=6, n_hidden=4, visible="bernoulli", hidden="bernoulli", seed=0, scale=1.0):
@@ -193,6 +193,23 @@ def test_unrolled_rbm_stack_reproduces_up_pass_codes():
         for rbm in reversed(trained):
             down = rbm.visible_mean(down)
     np.testing.assert_allclose(deep.reconstruct(x), down.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_stacked_layer_depends_on_its_seed_not_on_the_global_rng(tmp_path):
+    """Every RBM stack trains its layers through fit_rbm_layer: the same seed gives the same
+    layer whatever ran before, and the resumable reproduction path agrees with the plain one."""
+    x = prototype_data(n=200, d=12)
+    cfg = RBMConfig(n_visible=12, n_hidden=5)
+    settings = {"epochs": 2, "progress": False}
+    torch.manual_seed(123)
+    a = rbm_stack_pretrainer([cfg], settings)(x, 0, 12, 5)[0]
+    torch.rand(1000)  # moves the global generator
+    b = fit_rbm_layer(cfg, x, 0, **settings)
+    c = fit_rbm_layer(cfg, x, 0, run_dir=tmp_path / "run", **settings)
+    for other in (b, c):
+        torch.testing.assert_close(other.weight, a.weight, rtol=0, atol=0)
+        torch.testing.assert_close(other.hidden_bias, a.hidden_bias, rtol=0, atol=0)
+    assert not torch.equal(fit_rbm_layer(cfg, x, 1, **settings).weight, a.weight)
 
 
 def test_rbm_save_load_with_persistent_chains(tmp_path):

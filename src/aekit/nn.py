@@ -151,6 +151,24 @@ def build_stack(
 
 
 @torch.no_grad()
+def glorot_uniform_(module: nn.Module, generator: torch.Generator | None = None) -> nn.Module:
+    """Re-initialise every ``nn.Linear`` in ``module`` as TensorFlow/Keras do by default.
+
+    Weights ~ U(-a, a) with ``a = sqrt(6 / (fan_in + fan_out))`` (Glorot & Bengio 2010), biases
+    zero. PyTorch's default draws smaller weights (``a = 1 / sqrt(fan_in)``); papers whose
+    reference code is TensorFlow (e.g. Alemi et al.'s VIB) were tuned with this one.
+    """
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            fan_out, fan_in = m.weight.shape
+            a = (6.0 / (fan_in + fan_out)) ** 0.5
+            m.weight.uniform_(-a, a, generator=generator)
+            if m.bias is not None:
+                m.bias.zero_()
+    return module
+
+
+@torch.no_grad()
 def load_unrolled(encoder: Stack, decoder: Stack | TiedStack, layers: Sequence) -> None:
     """Copy greedily pretrained layers into an encoder and its mirrored decoder (unrolling).
 

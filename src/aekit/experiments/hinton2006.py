@@ -39,7 +39,7 @@ from aekit.evaluate import knn_accuracy, mean_squared_error_per_sample
 from aekit.io import atomic_write_json, load_model
 from aekit.models import Autoencoder, AutoencoderConfig
 from aekit.rbm import RBM, DBNConfig, RBMConfig
-from aekit.train import TrainConfig, Trainer, hinton2006_train_config
+from aekit.train import TrainConfig, Trainer, fit_rbm_layer
 from aekit.viz import Section, code_scatter, learning_curves, reconstruction_grid, save_figure
 from aekit.viz.report import write_report
 
@@ -191,7 +191,7 @@ def pretrain_rbms(
     """Greedy RBM pretraining with per-layer checkpoints (a finished layer is loaded).
 
     Layer ``k`` is saved in ``out/rbm-k``; each trains with the paper's settings for its unit
-    types (:func:`~aekit.train.hinton2006_train_config`) on the hidden means of the one below.
+    types (:func:`~aekit.train.fit_rbm_layer`) on the hidden means of the one below.
     ``reuse``, another run's pretraining folder trained on the same data with the same seed
     and epochs, lends its bottom layers for as long as their configurations match ours
     (layer ``k`` is trained on the codes of layers ``0..k-1``, so only a prefix can match).
@@ -221,16 +221,16 @@ def pretrain_rbms(
                 f"RBM {k}: {rbm_cfg.n_visible}-{rbm_cfg.n_hidden} "
                 f"{rbm_cfg.visible}/{rbm_cfg.hidden} units, {epochs} epochs"
             )
-            torch.manual_seed(seed + k)  # each layer's init independent of what was loaded
-            rbm = RBM(rbm_cfg)
-            if rbm_cfg.visible == "softmax":
-                rbm.init_visible_bias(h)  # word frequencies: CD need not learn the unigrams
-            cfg = hinton2006_train_config(
-                rbm_cfg.hidden, rbm_cfg.visible, epochs=epochs, seed=seed + k, progress=progress
-            )
             run = out / f"rbm-{k}-run"
-            trainer = Trainer(rbm, cfg, run_dir=run)
-            trainer.fit(h, resume=(run / "latest.json").is_file())
+            rbm = fit_rbm_layer(
+                rbm_cfg,
+                h,
+                seed + k,
+                run_dir=run,
+                resume=(run / "latest.json").is_file(),
+                epochs=epochs,
+                progress=progress,
+            )
             rbm.save(done)
         rbms.append(rbm)
         h = rbm.transform(h)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -153,15 +154,39 @@ def rbm_stack_pretrainer(
     def pretrain(x: np.ndarray, index: int, n_in: int, n_out: int):
         rbm_cfg = rbm_configs[index]
         assert (rbm_cfg.n_visible, rbm_cfg.n_hidden) == (n_in, n_out)
-        rbm = RBM(rbm_cfg)
-        if rbm_cfg.visible == "softmax":
-            rbm.init_visible_bias(x)  # from zeros, CD spends its first epochs learning unigrams
         overrides = dict(train_overrides or {})
-        overrides["seed"] = overrides.get("seed", 0) + index
-        Trainer(rbm, hinton2006_train_config(rbm_cfg.hidden, rbm_cfg.visible, **overrides)).fit(x)
+        seed = overrides.pop("seed", 0) + index
+        rbm = fit_rbm_layer(rbm_cfg, x, seed, **overrides)
         return rbm, rbm.transform(x)
 
     return pretrain
+
+
+def fit_rbm_layer(
+    rbm_config: RBMConfig,
+    x,
+    seed: int = 0,
+    run_dir: Path | None = None,
+    resume: bool = False,
+    **train_overrides,
+) -> RBM:
+    """Train one RBM of a greedy stack with the paper's settings for its unit types.
+
+    The one place every RBM stack (:func:`rbm_stack_pretrainer`, the reproductions' resumable
+    pretraining) builds and trains a layer: the initial weights come from ``seed`` (so a layer
+    does not depend on what was trained or loaded before it), softmax visible units start from
+    the word frequencies, and training uses :func:`hinton2006_train_config` with
+    ``train_overrides``; ``run_dir`` and ``resume`` go to the :class:`Trainer`.
+    """
+    torch.manual_seed(seed)
+    rbm = RBM(rbm_config)
+    if rbm_config.visible == "softmax":
+        rbm.init_visible_bias(x)  # from zeros, CD spends its first epochs learning unigrams
+    cfg = hinton2006_train_config(
+        rbm_config.hidden, rbm_config.visible, seed=seed, **train_overrides
+    )
+    Trainer(rbm, cfg, run_dir=run_dir).fit(x, resume=resume)
+    return rbm
 
 
 def rbm_pretrainer(
