@@ -8,7 +8,7 @@ import torch
 from scipy import stats
 
 from aekit.likelihoods import get_likelihood
-from aekit.nn import TiedStack, build_stack, mirror, parse_layers
+from aekit.nn import TiedStack, build_stack, glorot_uniform_, mirror, parse_layers
 
 
 def test_parse_layers_forms():
@@ -91,3 +91,18 @@ def test_softmax_is_cross_entropy_of_word_distribution():
 def test_unknown_likelihood():
     with pytest.raises(ValueError, match="unknown likelihood"):
         get_likelihood("laplace")
+
+
+def test_glorot_uniform_matches_its_closed_form_bound_and_variance():
+    stack = build_stack([300, 200, 10], "relu")
+    glorot_uniform_(stack, torch.Generator().manual_seed(0))
+    for lin in stack.linears:
+        fan_out, fan_in = lin.weight.shape
+        a = (6.0 / (fan_in + fan_out)) ** 0.5
+        w = lin.weight.detach()
+        assert w.abs().max() <= a and w.abs().max() > 0.99 * a
+        # U(-a, a) has variance a^2 / 3 = 2 / (fan_in + fan_out); 2000+ draws pin it to ~5%.
+        assert abs(w.var().item() / (a * a / 3) - 1) < 0.1
+        assert torch.count_nonzero(lin.bias) == 0
+    again = glorot_uniform_(build_stack([300, 200, 10], "relu"), torch.Generator().manual_seed(0))
+    torch.testing.assert_close(again.linears[0].weight, stack.linears[0].weight, rtol=0, atol=0)
