@@ -166,6 +166,31 @@ def test_vib_saves_and_loads(tmp_path):
     np.testing.assert_array_equal(a, b)
 
 
+def test_centred_inputs_are_the_same_model_on_2x_minus_1_and_survive_saving(tmp_path):
+    x = torch.rand(7, 12)
+    centred = VIBClassifier(layers="12-16-4", n_classes=3, center_input=True, init="glorot")
+    plain = VIBClassifier(layers="12-16-4", n_classes=3)
+    plain.load_state_dict(centred.state_dict())
+    torch.testing.assert_close(centred.posterior(x), plain.posterior(2 * x - 1))
+    centred.save(tmp_path / "m")
+    loaded = VIBClassifier.load(tmp_path / "m")
+    assert loaded.config.center_input and loaded.config.init == "glorot"
+    torch.testing.assert_close(loaded.posterior(x), centred.posterior(x))
+
+
+def test_glorot_init_draws_tensorflows_default_and_zero_biases():
+    torch.manual_seed(0)
+    model = VIBClassifier(layers="784-1024-1024-256", n_classes=10, init="glorot")
+    first = model.encoder.linears[0]
+    a = math.sqrt(6 / (784 + 1024))
+    assert first.weight.abs().max() <= a and first.weight.std() > 0.95 * a / math.sqrt(3)
+    assert torch.count_nonzero(first.bias) == 0 and torch.count_nonzero(model.classifier.bias) == 0
+    torch.manual_seed(0)
+    default = VIBClassifier(layers="784-1024-1024-256", n_classes=10)
+    # PyTorch's default bound is 1 / sqrt(fan_in): smaller than Glorot's for these shapes.
+    assert default.encoder.linears[0].weight.abs().max() <= 1 / math.sqrt(784) < a
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
@@ -174,6 +199,7 @@ def test_vib_saves_and_loads(tmp_path):
         ({"beta": float("nan")}, "beta"),
         ({"parameterization": "exp"}, "parameterization"),
         ({"n_eval_samples": 0}, "n_eval_samples"),
+        ({"init": "xavier"}, "init"),
     ],
 )
 def test_bad_vib_config(kwargs, match):
