@@ -19,8 +19,9 @@ error; it draws the plane as the paper's Fig. 1.
 
 Target: test error <= 1.3% at beta = 1e-3.
 
-Run: ``python benchmarks/vib.py [--demo --paper-schedule --epochs 200] [--sweep] [--quick]`` (needs MNIST under
-``AEKIT_DATA_DIR``; a resumed run continues from its last checkpoint in ``--run-dir``).
+Run: ``python benchmarks/vib.py [--demo --paper-schedule --epochs 200] [--sweep] [--quick]``
+(needs MNIST under ``AEKIT_DATA_DIR``; a resumed run continues from its last checkpoint in
+``--run-dir``).
 """
 
 from __future__ import annotations
