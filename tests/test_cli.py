@@ -24,18 +24,7 @@ from aekit.io import load_model, load_tensors
 N_SAMPLES, N_FEATURES = 120, 12
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny networks gain nothing from more threads, and on a shared CPU extra threads spin.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

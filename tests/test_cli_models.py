@@ -15,18 +15,7 @@ import aekit.train
 from aekit.cli import main
 from aekit.io import load_model, load_tensors
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def invoke(runner: CliRunner, args: list, code: int = 0):
