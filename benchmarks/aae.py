@@ -26,7 +26,7 @@ Makhzani et al., "Adversarial Autoencoders" (arXiv:1511.05644).
    epochs; its test codes, coloured by digit, are drawn over the prior's density (Makhzani et
    al.'s Fig. 2 layout), with the 5-NN accuracy of the 2-D map.
 
-Run: ``python benchmarks/aae.py [--epochs 40] [--cluster-epochs 30] [--map] [--quick]``.
+Run: ``python benchmarks/aae.py [--epochs 40] [--cluster-epochs 40] [--map] [--quick]``.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def median_mmd(z: np.ndarray, prior: np.ndarray, n: int = 2000, repeats: int = 5
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--cluster-epochs", type=int, default=30)
+    p.add_argument("--cluster-epochs", type=int, default=40)
     p.add_argument(
         "--cluster-adversarial-scale",
         type=float,
