@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from aekit.evaluate import retrieval
+from aekit.evaluate import hamming_kernel, retrieval
 from aekit.evaluate.retrieval import (
     binarize,
     hamming_distances,
@@ -244,11 +244,25 @@ def test_cosine_search_matches_argsort():
     np.testing.assert_array_equal(idx, np.argsort(-s, axis=1)[:, :5])
 
 
-@pytest.mark.parametrize("n_bits", [10, 32, 128])
-@pytest.mark.parametrize("lookup_table", [False, True])
-def test_hamming_search_orders_ties_by_index(monkeypatch, n_bits, lookup_table):
-    if lookup_table:
+HAMMING_PATHS = ["kernel", "numpy", "numpy-table"]
+
+
+def _use_hamming_path(monkeypatch, path: str) -> None:
+    """Route ``search(metric="hamming")`` through the compiled kernel or the numpy scan (with
+    numpy's popcount or the byte table)."""
+    if path == "kernel":
+        if not hamming_kernel.available():
+            pytest.skip("numba is not installed")
+        return
+    monkeypatch.setattr(hamming_kernel, "available", lambda: False)
+    if path == "numpy-table":
         monkeypatch.setattr(retrieval, "_bitwise_count", None)
+
+
+@pytest.mark.parametrize("n_bits", [10, 32, 128])
+@pytest.mark.parametrize("path", HAMMING_PATHS)
+def test_hamming_search_orders_ties_by_index(monkeypatch, n_bits, path):
+    _use_hamming_path(monkeypatch, path)
     rng = np.random.default_rng(n_bits)
     x = rng.integers(0, 2, (80, n_bits))
     d = (x[:, None] != x[None]).sum(-1)
@@ -261,6 +275,58 @@ def test_hamming_search_orders_ties_by_index(monkeypatch, n_bits, lookup_table):
         np.testing.assert_array_equal(dist, np.take_along_axis(d, want, 1))
         if exclude_self:
             assert not (idx == cols[:, None]).any()
+
+
+def _brute_force_topk(q, db, k, exclude_self):
+    """Top-k by (distance, index) from the full distance matrix."""
+    d = (q[:, None, :] != db[None, :, :]).sum(-1).astype(np.int64)
+    if exclude_self:
+        np.fill_diagonal(d, 10**6)
+    keys = np.sort(d * len(db) + np.arange(len(db)), axis=1)[:, :k]
+    return keys % len(db), keys // len(db)
+
+
+@pytest.mark.parametrize("path", HAMMING_PATHS)
+def test_hamming_search_matches_brute_force_on_random_databases(monkeypatch, path):
+    """Sizes around the kernel's block layout (16 rows; fewer blocks than k), every code width
+    up to its 254-bit limit, duplicate-heavy databases, k up to every document, and the
+    leave-one-out exclusion landing in any block row."""
+    _use_hamming_path(monkeypatch, path)
+    rng = np.random.default_rng(0)
+    for trial in range(120):
+        n_db = int(rng.choice([1, 2, 15, 16, 17, 31, 100, 257, 600]))
+        n_bits = int(rng.choice([1, 7, 31, 32, 33, 64, 100, 128, 254]))
+        exclude_self = n_db > 1 and trial % 2 == 1
+        k = int(rng.integers(1, n_db - int(exclude_self) + 1))
+        db = rng.random((n_db, n_bits)) < rng.uniform(0.05, 0.5)
+        if trial % 3 == 0:  # many exact duplicates: ties everywhere
+            db = db[rng.integers(0, max(1, n_db // 8), n_db)]
+        q = db if exclude_self else rng.random((int(rng.integers(1, 40)), n_bits)) < 0.3
+        chunk = int(rng.integers(1, 30))
+        idx, dist = search(
+            q, db, k=k, metric="hamming", exclude_self=exclude_self, chunk_size=chunk
+        )
+        want_idx, want_dist = _brute_force_topk(q, db, k, exclude_self)
+        np.testing.assert_array_equal(dist, want_dist, err_msg=f"trial {trial}")
+        np.testing.assert_array_equal(idx, want_idx, err_msg=f"trial {trial}")
+
+
+def test_hamming_kernel_is_thread_safe_and_wide_codes_use_the_scan():
+    """Two worker threads share the compiled kernel; 300-bit codes (over its uint8 distance
+    range) fall back to the numpy scan, with the same answers as brute force."""
+    rng = np.random.default_rng(3)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        for n_bits in (64, 300):
+            db = rng.random((500, n_bits)) < 0.2
+            q = rng.random((70, n_bits)) < 0.2
+            idx, dist = search(q, db, k=12, metric="hamming", chunk_size=5)
+            want_idx, want_dist = _brute_force_topk(q, db, 12, False)
+            np.testing.assert_array_equal(idx, want_idx)
+            np.testing.assert_array_equal(dist, want_dist)
+    finally:
+        torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize(

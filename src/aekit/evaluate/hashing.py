@@ -27,9 +27,12 @@ import math
 
 import numpy as np
 
-from aekit.evaluate.retrieval import _binary_codes, _popcount, pack_bits, search
+from aekit.evaluate import hamming_kernel
+from aekit.evaluate.retrieval import _binary_codes, _kernel_search, _popcount, pack_bits, search
 
 MAX_SUBSTRING_BITS = 20
+SCAN_MAX_DOCS = 50_000  # "auto" scans databases up to this size (benchmarks/hashing.py)
+SEARCH_METHODS = ("auto", "scan", "probe")
 
 
 def _popcount_rows(x: np.ndarray) -> np.ndarray:
@@ -82,6 +85,7 @@ class HammingIndex:
         edges = np.linspace(0, n_bits, self.n_tables + 1).round().astype(int)
         self._spans = list(zip(edges[:-1], edges[1:]))
         self._packed = pack_bits(codes)  # (n, ceil(n_bits / 8)) for exact distances
+        self._scan_words = None  # the compiled scan's database layout, made on first scan
         self._tables = []
         self._keys: list[np.ndarray] = []
         for lo, hi in self._spans:
@@ -97,8 +101,13 @@ class HammingIndex:
         weights = 1 << np.arange(hi - lo - 1, -1, -1, dtype=np.int64)
         return codes[:, lo:hi].astype(np.int64) @ weights
 
-    def search(self, queries, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries, k: int = 10, method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest database codes of every query.
+
+        ``method``: ``"probe"`` the multi-index tables, ``"scan"`` every code with the compiled
+        kernel (the numpy scan where numba is missing or codes exceed 254 bits), or
+        ``"auto"``: scan up to :data:`SCAN_MAX_DOCS` documents, probe above. All three return
+        the same answer.
 
         Returns
         -------
@@ -106,11 +115,16 @@ class HammingIndex:
             Ascending Hamming distance, ties by lower database index.
         distances : (n_queries, k) int64
         """
-        queries = _check_bits(queries, "queries")
+        queries = _binary_codes(queries, "queries")
         if queries.shape[1] != self.n_bits:
             raise ValueError(f"queries have {queries.shape[1]} bits, the index {self.n_bits}")
         if not isinstance(k, int | np.integer) or not 1 <= k <= self.n_docs:
             raise ValueError(f"k must be an integer in 1..{self.n_docs}, got {k!r}")
+        if method not in SEARCH_METHODS:
+            raise ValueError(f"method must be one of {SEARCH_METHODS}, got {method!r}")
+        scan = method == "scan" or (method == "auto" and self.n_docs <= SCAN_MAX_DOCS)
+        if scan:
+            return self._scan(queries, k)
         n_q, m = len(queries), self.n_tables
         q_packed = pack_bits(queries)
         q_keys = [self._substring(queries, lo, hi) for lo, hi in self._spans]
@@ -170,3 +184,13 @@ class HammingIndex:
             idx, dist = search(queries[active], codes_db, k=k, metric="hamming")
             out_idx[active], out_dist[active] = idx, dist
         return out_idx, out_dist
+
+    def _scan(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Linear scan over the database words packed once, not per call."""
+        if not (self.n_bits <= hamming_kernel.MAX_BITS and hamming_kernel.available()):
+            codes_db = np.unpackbits(self._packed, axis=1, count=self.n_bits)
+            return search(queries, codes_db, k=k, metric="hamming")
+        if self._scan_words is None:
+            self._scan_words = hamming_kernel.database_words(self._packed)[0]
+        q_words = hamming_kernel.query_words(np.packbits(queries, axis=1))  # checked by search
+        return _kernel_search(q_words, self._scan_words, self.n_docs, k)

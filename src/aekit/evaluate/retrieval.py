@@ -81,6 +81,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from aekit.evaluate import hamming_kernel
+
 METRICS = ("cosine", "hamming")
 METHODS = ("auto", "exact", "binned")
 AUTO_EXACT_MAX_DB = 20_000
@@ -91,6 +93,7 @@ _BINNED_CHUNK = 32
 _MAGIC = float(2**23)  # x + 2**23 for 0 <= x < 2**23 stores round(x) in the low mantissa bits
 _MAGIC_BITS = 0x4B000000  # the bit pattern of 2**23 as a float32
 _CHUNK_ELEMENTS = 2**21  # (chunk, n_db) work arrays of the exact and Hamming paths
+_KERNEL_CHUNK = 256  # queries per task of the compiled Hamming search (its buffers are O(n_db))
 
 _bitwise_count = getattr(np, "bitwise_count", None)  # numpy >= 2; None forces the lookup table
 _POPCOUNT_TABLE = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
@@ -211,6 +214,34 @@ def _xor_popcount(wa: np.ndarray, wb_t: np.ndarray) -> np.ndarray:
     return dist
 
 
+def _kernel_search(
+    q_words: np.ndarray,
+    db_words_t: np.ndarray,
+    n_db: int,
+    k: int,
+    exclude_self: bool = False,
+    chunk_size: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` Hamming search by the compiled kernel, query chunks spread over
+    ``torch.get_num_threads()`` threads (the kernel releases the GIL). Words come from
+    ``hamming_kernel.query_words`` / ``database_words``; returns (indices, distances) int64."""
+    n_q = len(q_words)
+    chunk = chunk_size or _KERNEL_CHUNK
+    indices = np.empty((n_q, k), dtype=np.int64)
+    distances = np.empty((n_q, k), dtype=np.int64)
+
+    def work(i: int) -> None:
+        q0, q1 = i * chunk, min((i + 1) * chunk, n_q)
+        self_offset = q0 if exclude_self else -1
+        hamming_kernel.topk(
+            q_words[q0:q1], db_words_t, n_db, k, self_offset, indices[q0:q1], distances[q0:q1]
+        )
+
+    with _single_threaded_ops() as n_threads:
+        _run_chunks(-(-n_q // chunk), lambda: work, n_threads, False, "search")
+    return indices, distances
+
+
 # --------------------------------------------------------------------------- input checks
 
 
@@ -236,14 +267,24 @@ def _codes_2d(codes: np.ndarray, name: str) -> np.ndarray:
 
 def _binary_codes(codes: np.ndarray, name: str) -> np.ndarray:
     codes = _codes_2d(codes, name)
-    if codes.dtype != np.bool_:
-        if not np.isin(codes, (0, 1)).all():
-            raise ValueError(
-                f"hamming needs binary codes (0/1 or bool); {name} holds other values, "
-                "binarize them first (aekit.evaluate.retrieval.binarize)"
-            )
-        codes = codes.astype(bool)
-    return codes
+    if codes.dtype == np.bool_:
+        return codes
+    kind = codes.dtype.kind
+    # min/max are one fast pass each; isin is kept for floats (0.5 is neither 0 nor 1).
+    if kind == "u":
+        binary = codes.max() <= 1
+    elif kind == "i":
+        binary = codes.min() >= 0 and codes.max() <= 1
+    else:
+        binary = np.isin(codes, (0, 1)).all()
+    if not binary:
+        raise ValueError(
+            f"hamming needs binary codes (0/1 or bool); {name} holds other values, "
+            "binarize them first (aekit.evaluate.retrieval.binarize)"
+        )
+    if codes.dtype.itemsize == 1 and kind in "ui":
+        return codes.view(np.bool_)  # 0/1 bytes are valid bools: no copy
+    return codes.astype(bool)
 
 
 def _unit_rows(codes: np.ndarray, name: str) -> np.ndarray:
@@ -781,6 +822,12 @@ def search(
             indices[q0:q1] = top.indices.numpy()
             scores[q0:q1] = top.values.numpy()
 
+    elif query_codes.shape[1] <= hamming_kernel.MAX_BITS and hamming_kernel.available():
+        # Compiled scan with a selection that never sorts (hamming_kernel's docstring).
+        q_words = hamming_kernel.query_words(pack_bits(query_codes))
+        db_words_t, _ = hamming_kernel.database_words(pack_bits(db_codes))
+        return _kernel_search(q_words, db_words_t, n_db, k, exclude_self, chunk_size)
+
     else:
         q_words = _words(pack_bits(query_codes))
         db_words_t = np.ascontiguousarray(_words(pack_bits(db_codes)).T)
@@ -791,8 +838,10 @@ def search(
         def work(i: int) -> None:
             q0, q1 = i * chunk, min((i + 1) * chunk, n_q)
             # One sortable key per pair: distance first, then index (deterministic ties).
-            dist = torch.from_numpy(_xor_popcount(q_words[q0:q1], db_words_t))
-            key = torch.add(cols, dist, alpha=n_db)  # (c, n_db)
+            dist = _xor_popcount(q_words[q0:q1], db_words_t)
+            if dist.dtype != np.uint8:  # torch does not promote uint16/uint32 with int32
+                dist = dist.astype(np.int64)
+            key = torch.add(cols, torch.from_numpy(dist), alpha=n_db)  # (c, n_db)
             if exclude_self:
                 key[torch.arange(q1 - q0), torch.arange(q0, q1)] = (n_bits + 1) * n_db
             top = torch.topk(key, k, dim=1, largest=False).values
