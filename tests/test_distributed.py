@@ -47,6 +47,8 @@ TOL = 1e-5  # relative, one process against two: float32 sums in another order
 TIMED = ("seconds", "samples_per_s")
 # Averaged weights, validated and snapshotted; early stopping on a loose min_delta.
 EMA = {"epochs": 6, "ema_decay": 0.9, "patience": 1, "min_delta": 0.4, "lr": 0.01}
+# Random translations of 4x5 "images": drawn for the global batch, so sharding leaves them.
+AUGMENT = {"epochs": 3, "augment_shift": 1, "image_shape": (4, 5)}
 
 
 def make_data() -> np.ndarray:
@@ -247,6 +249,7 @@ def reference(tmp_path_factory) -> dict[str, list[dict]]:
             {"model": "autoencoder", "train": {"epochs": 2, "optimizer": "lbfgs", "lr": 1.0}}
         ),
         "ema": run_job({"model": "autoencoder", "train": EMA}),
+        "augment": run_job({"model": "autoencoder", "train": AUGMENT}),
     }
 
 
@@ -258,12 +261,14 @@ def test_two_processes_follow_the_one_process_curve(tmp_path, reference):
         {"model": "autoencoder", "sparse": True, "train": {"epochs": 2, "optimizer": "sgd"}},
         {"model": "autoencoder", "train": {"epochs": 2, "optimizer": "lbfgs", "lr": 1.0}},
         {"model": "autoencoder", "train": EMA},
+        {"model": "autoencoder", "train": AUGMENT},
     ]
-    adam, sgd_sparse, lbfgs, ema = launched(tmp_path, jobs)
+    adam, sgd_sparse, lbfgs, ema, augment = launched(tmp_path, jobs)
     assert_same_curve(adam, reference["adam"])
     assert_same_curve(sgd_sparse, reference["sgd_sparse"])
     assert_same_curve(lbfgs, reference["lbfgs"], rtol=1e-4)  # line searches compare values
     assert_same_curve(ema, reference["ema"])
+    assert_same_curve(augment, reference["augment"])
     assert len(ema) < EMA["epochs"]  # both stopped early, at the same epoch
     assert adam[-1]["train_loss"] < adam[0]["train_loss"]
 

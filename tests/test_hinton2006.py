@@ -1,5 +1,6 @@
 """The Hinton & Salakhutdinov (2006) reproduction pipeline, on a tiny stand-in experiment."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -51,6 +52,20 @@ def test_pipeline_writes_results_report_and_resumes(tiny, tmp_path):
     # Other settings in the same folder are refused instead of silently mixed.
     with pytest.raises(ValueError, match="other settings"):
         run_experiment("tiny", out, seed=1, progress=False)
+
+
+def test_augmented_fine_tuning_is_recorded_and_guarded(tiny, tmp_path, monkeypatch):
+    """An experiment with augment_shift fine-tunes on translated images (the 8x8 digits), says
+    so in its results, and its folder refuses a run without the augmentation."""
+    shifted = dataclasses.replace(tiny, augment_shift=1)
+    monkeypatch.setitem(hinton2006.EXPERIMENTS, "tiny", shifted)
+    out = tmp_path / "run"
+    res = run_experiment("tiny", out, ablation=False, progress=False)
+    assert res["settings"]["augment_shift"] == 1
+    assert "translated by up to 1 px" in res["optimizer"]
+    monkeypatch.setitem(hinton2006.EXPERIMENTS, "tiny", tiny)
+    with pytest.raises(ValueError, match="augment_shift"):
+        run_experiment("tiny", out, ablation=False, progress=False)
 
 
 def test_unknown_experiment():

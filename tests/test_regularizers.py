@@ -1,4 +1,5 @@
-"""Penalties against closed forms, autograd and finite differences; corruption statistics."""
+"""Penalties against closed forms, autograd and finite differences; corruption statistics;
+image translation against a pixel loop."""
 
 import numpy as np
 import pytest
@@ -10,9 +11,11 @@ from aekit.regularizers import (
     contractive_exact,
     contractive_projection,
     corrupt,
+    draw_translations,
     kl_sparsity,
     mask_noise,
     salt_and_pepper,
+    translate_images,
     weight_decay_penalty,
 )
 
@@ -198,3 +201,38 @@ def test_denoising_corrupts_input_only_and_target_stays_clean(kind):
 def test_bad_regularizer_settings_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         AutoencoderConfig(**{"layers": [5, 3], **kwargs})
+
+
+def _translate_brute_force(x, shape, dy, dx):
+    h, w = shape
+    out = np.zeros_like(x)
+    for i in range(len(x)):
+        img = x[i].reshape(h, w)
+        for r in range(h):
+            for c in range(w):
+                if 0 <= r - dy[i] < h and 0 <= c - dx[i] < w:
+                    out[i, r * w + c] = img[r - dy[i], c - dx[i]]
+    return out
+
+
+def test_translate_images_matches_a_pixel_loop():
+    rng = np.random.default_rng(0)
+    shape = (5, 7)
+    x = rng.random((40, 35)).astype(np.float32)
+    dy, dx = rng.integers(-3, 4, 40), rng.integers(-3, 4, 40)
+    dy[:3], dx[:3] = 0, 0  # unmoved rows stay as they are
+    got = translate_images(torch.from_numpy(x), shape, torch.from_numpy(dy), torch.from_numpy(dx))
+    np.testing.assert_array_equal(got.numpy(), _translate_brute_force(x, shape, dy, dx))
+    zero = torch.zeros(40, dtype=torch.long)
+    np.testing.assert_array_equal(translate_images(torch.from_numpy(x), shape, zero, zero), x)
+
+
+def test_draw_translations_moves_the_stated_fraction_within_range():
+    g = torch.Generator().manual_seed(0)
+    dy, dx = draw_translations(20_000, 2, 0.5, generator=g)
+    assert int(dy.abs().max()) == 2 and int(dx.abs().max()) == 2
+    moved = (dy != 0) | (dx != 0)
+    # P(moved) = 0.5 * (1 - 1/25): a drawn shift can be (0, 0).
+    assert abs(float(moved.float().mean()) - 0.5 * 24 / 25) < 0.015
+    again = draw_translations(20_000, 2, 0.5, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(again[0], dy) and torch.equal(again[1], dx)

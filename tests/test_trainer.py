@@ -350,3 +350,82 @@ def test_adam_betas_reach_the_optimizer_and_survive_resume(tmp_path):
     Trainer(new_model(), cfg, run_dir=tmp_path).fit(x, resume=True)
     with pytest.raises(ValueError, match="adam_betas"):
         TrainConfig(adam_betas=(0.9,))
+
+
+class InputRecorder(Autoencoder):
+    """Keeps every training batch it is given."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.seen = []
+
+    def loss(self, x):
+        if self.training:
+            self.seen.append(x.detach().clone())
+        return super().loss(x)
+
+
+def test_augmentation_moves_training_images_and_never_validation_ones(tmp_path):
+    # 5x5 images with one lit pixel in the middle: a moved copy has it elsewhere.
+    x = np.zeros((64, 25), dtype=np.float32)
+    x[:, 12] = 1.0
+    torch.manual_seed(0)
+    model = InputRecorder(AutoencoderConfig(layers=[25, 4]))
+    cfg = TrainConfig(
+        epochs=2, batch_size=16, augment_shift=1, augment_prob=1.0, image_shape=(5, 5),
+        val_fraction=0.25, progress=False,
+    )  # fmt: skip
+    hist = Trainer(model, cfg).fit(x)
+    seen = torch.cat(model.seen)
+    assert seen.shape == (96, 25)
+    assert torch.equal(seen.sum(1), torch.ones(96))  # one pixel each, never pushed out
+    lit = seen.argmax(1)
+    rows, cols = lit // 5, lit % 5
+    assert (rows - 2).abs().max() == 1 and (cols - 2).abs().max() == 1
+    assert (lit != 12).float().mean() > 0.8  # P(moved) = 8/9 with augment_prob=1
+    # Validation sees the images as they are: the recorder's eval-mode copies are not kept,
+    # and the validation error is that of the unmoved images.
+    model.eval()
+    with torch.no_grad():
+        val = model.evaluate_batch(torch.from_numpy(x[:16]))["recon"]
+    assert hist.records[-1]["val_recon"] == pytest.approx(float(val), rel=1e-5)
+
+
+def test_augmented_run_resumes_exactly(tmp_path):
+    x = make_data()  # 16 features: 4x4 images
+    cfg = TrainConfig(
+        epochs=4, batch_size=32, lr=1e-2, augment_shift=1, image_shape=(4, 4), progress=False
+    )
+    ref = new_model()
+    Trainer(ref, cfg, run_dir=tmp_path / "ref").fit(x)
+    plain = new_model()
+    Trainer(plain, TrainConfig(epochs=4, batch_size=32, lr=1e-2, progress=False)).fit(x)
+    assert not states_equal(ref, plain)  # augmentation changed the run
+    run = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(new_model(), cfg, run_dir=run, callbacks=[Kill(2)]).fit(x)
+    resumed = new_model(seed=5)
+    Trainer(resumed, cfg, run_dir=run).fit(x, resume=True)
+    assert states_equal(resumed, ref)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"augment_shift": 1}, "image_shape"),
+        ({"augment_shift": 1, "image_shape": (4,)}, "image_shape"),
+        ({"augment_shift": 4, "image_shape": (4, 4)}, "out of the frame"),
+        ({"augment_shift": 1, "image_shape": (4, 4), "augment_prob": 0.0}, "augment_prob"),
+        ({"augment_shift": -1}, "augment_shift"),
+        ({"augment_shift": 1.5, "image_shape": (4, 4)}, "augment_shift"),
+    ],
+)
+def test_bad_augmentation_settings_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_augmentation_shape_must_fit_the_data():
+    cfg = TrainConfig(epochs=1, augment_shift=1, image_shape=(5, 5), progress=False)
+    with pytest.raises(ValueError, match="holds 25 pixels but x_train rows have 16"):
+        Trainer(new_model(), cfg).fit(make_data())

@@ -12,6 +12,11 @@
   with probability ``nu``), additive isotropic Gaussian noise, salt-and-pepper noise (each entry
   with probability ``nu`` set to the low or the high value, each with probability 1/2). Only the
   input is corrupted; the target stays clean.
+- Random translation of images (data augmentation, as in LeCun et al.'s distorted MNIST
+  training sets): each training image moves by up to ``s`` pixels in each direction, with zero
+  fill, and is then both the input and the target. On the 784-1000-500-250-30 MNIST
+  autoencoder it cut the test error from 2.64 to 2.2 (``docs/reproductions.md``): what limits
+  that network is generalisation, not fit.
 
 Every penalty returns the mean over the batch of a per-sample quantity (sparsity is a batch
 statistic by definition), so weights are comparable across batch sizes.
@@ -136,3 +141,35 @@ def corrupt(x: torch.Tensor, kind: str, level: float, generator=None) -> torch.T
     if kind == "none" or level == 0:
         return x
     return CORRUPTIONS[kind](x, level, generator=generator)
+
+
+def draw_translations(
+    n: int, max_shift: int, prob: float, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Integer shifts ``(dy, dx)``, each ``(n,)``: with probability ``prob`` an image gets
+    ``dy, dx`` uniform in ``-max_shift..max_shift`` (possibly both 0), else ``(0, 0)``."""
+    move = torch.rand(n, generator=generator) < prob
+    dy = torch.randint(-max_shift, max_shift + 1, (n,), generator=generator)
+    dx = torch.randint(-max_shift, max_shift + 1, (n,), generator=generator)
+    return dy * move, dx * move
+
+
+def translate_images(
+    x: torch.Tensor, image_shape: tuple[int, int], dy: torch.Tensor, dx: torch.Tensor
+) -> torch.Tensor:
+    """Move each row of ``x`` (a flattened ``(height, width)`` image) down by ``dy[i]`` and
+    right by ``dx[i]`` pixels (negative: up, left); pixels moved in are 0.
+
+    ``out[i, r, c] = x[i, r - dy[i], c - dx[i]]`` where that lies inside the image, else 0.
+    """
+    h, w = image_shape
+    n = len(x)
+    s = int(max(dy.abs().max(), dx.abs().max())) if n else 0
+    if s == 0:
+        return x
+    dy, dx = dy.to(x.device), dx.to(x.device)
+    padded = torch.nn.functional.pad(x.reshape(n, h, w), (s, s, s, s))
+    rows = torch.arange(h, device=x.device)[None, :] + s - dy[:, None]  # (n, h)
+    cols = torch.arange(w, device=x.device)[None, :] + s - dx[:, None]  # (n, w)
+    batch = torch.arange(n, device=x.device)[:, None, None]
+    return padded[batch, rows[:, :, None], cols[:, None, :]].reshape(n, h * w)

@@ -61,6 +61,7 @@ from aekit.io import (
     save_model,
 )
 from aekit.models.base import as_float_tensor
+from aekit.regularizers import draw_translations, translate_images
 from aekit.rows import MemmapRows, SparseRows, as_row_source, is_row_source
 from aekit.train.distributed import (
     DistributedContext,
@@ -128,6 +129,13 @@ class TrainConfig:
         produce denormal gradients, which the CPU handles in slow microcode: on the MNIST
         autoencoder benchmark this made training about 10% faster. Turned off again after
         :meth:`Trainer.fit` (torch's default).
+    augment_shift, augment_prob, image_shape : int, float, (int, int) or None
+        Data augmentation by random translation: each training batch's images (rows of
+        ``image_shape``, flattened) move by up to ``augment_shift`` pixels in each direction
+        with probability ``augment_prob``, zero-filled, and are both input and target
+        (``aekit.regularizers.translate_images``). 0 turns it off. Validation data is never
+        moved. The shifts come from a generator of their own, seeded by ``seed`` and saved in
+        checkpoints, and are drawn for the whole batch before DDP splits it.
     progress : bool
         Show a progress bar (on a terminal) with loss and throughput.
     log_every : int
@@ -157,6 +165,9 @@ class TrainConfig:
     device: str = "auto"
     bf16: bool = False
     flush_denormal: bool = True
+    augment_shift: int = 0
+    augment_prob: float = 0.5
+    image_shape: tuple[int, int] | None = None
     progress: bool = True
     log_every: int = 50
 
@@ -193,6 +204,28 @@ class TrainConfig:
             raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay}")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"patience must be >= 1 or None, got {self.patience}")
+        shift = self.augment_shift
+        if not isinstance(shift, numbers.Integral) or isinstance(shift, bool) or shift < 0:
+            raise ValueError(f"augment_shift must be an integer >= 0 (pixels), got {shift!r}")
+        if shift:
+            shape = self.image_shape
+            if (
+                shape is None
+                or len(shape) != 2
+                or not all(isinstance(v, numbers.Integral) and v > 0 for v in shape)
+            ):
+                raise ValueError(
+                    "augment_shift needs image_shape=(height, width), the shape each row of "
+                    f"the data unflattens to; got image_shape={shape!r}"
+                )
+            self.image_shape = (int(shape[0]), int(shape[1]))
+            if shift >= min(self.image_shape):
+                raise ValueError(
+                    f"augment_shift {shift} would move images of shape {self.image_shape} "
+                    "out of the frame; use a few pixels"
+                )
+            if not 0.0 < self.augment_prob <= 1.0:
+                raise ValueError(f"augment_prob must be in (0, 1], got {self.augment_prob}")
 
     def lr_at(self, epoch: int) -> float:
         """Learning rate for 0-based ``epoch``."""
@@ -493,6 +526,7 @@ class Trainer:
         opt_tensors, opt_meta = self._flatten_optimizers()
         opt_tensors["rng.torch"] = torch.get_rng_state()
         opt_tensors["rng.shuffle"] = self._shuffle_gen.get_state()
+        opt_tensors["rng.augment"] = self._augment_gen.get_state()
         if self.device.type == "cuda":
             opt_tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
         atomic_save_tensors(tmp / "optimizer.safetensors", opt_tensors)
@@ -574,6 +608,8 @@ class Trainer:
         self._load_optimizers(opt_tensors, state["optimizer"])
         torch.set_rng_state(opt_tensors["rng.torch"])
         self._shuffle_gen.set_state(opt_tensors["rng.shuffle"])
+        if "rng.augment" in opt_tensors:  # checkpoints from before augmentation lack it
+            self._augment_gen.set_state(opt_tensors["rng.augment"])
         if "rng.cuda" in opt_tensors and self.device.type == "cuda":
             torch.cuda.set_rng_state(opt_tensors["rng.cuda"], self.device)
         if (ckpt / "best.safetensors").is_file():
@@ -676,6 +712,15 @@ class Trainer:
             raise ValueError("x_val needs its targets: pass y_val with x_val")
         self._check_targets_given(y_train is not None)
         x = self._prepare(x_train, "x_train")
+        if cfg.augment_shift:
+            h, w = cfg.image_shape
+            if x.shape[1] != h * w:
+                raise ValueError(
+                    f"image_shape {cfg.image_shape} holds {h * w} pixels but x_train rows have "
+                    f"{x.shape[1]} features; give the shape the rows unflatten to"
+                )
+            if isinstance(x, SparseRows):
+                raise ValueError("augment_shift moves dense images; x_train is sparse")
         y = self._prepare_targets(y_train, len(x), "y_train") if y_train is not None else None
         yv = None
         if x_val is not None:
@@ -707,6 +752,8 @@ class Trainer:
         self._loss_scale = 1.0  # of a rank's loss, so DDP's mean is the global batch's gradient
         torch.manual_seed(cfg.seed)
         self._shuffle_gen = torch.Generator().manual_seed(cfg.seed)
+        # Its own stream: turning augmentation on leaves the shuffling as it was.
+        self._augment_gen = torch.Generator().manual_seed(cfg.seed + 0x5EED)
         self.optimizers = self._make_optimizers()
         self.optimizer = next(iter(self.optimizers.values()))
         self._best_state: dict[str, torch.Tensor] | None = None
@@ -762,11 +809,22 @@ class Trainer:
                 first_bad = torch.full((), -1, dtype=torch.long, device=x.device)
                 for b in range(n_batches):
                     idx = perm[b * bs : (b + 1) * bs]
+                    if cfg.augment_shift:  # drawn for the global batch, then sharded
+                        shifts = draw_translations(
+                            len(idx), cfg.augment_shift, cfg.augment_prob, self._augment_gen
+                        )
                     if sharded:
+                        full = len(idx)
                         idx, rows = self._shard(idx)
+                        if cfg.augment_shift:
+                            lo, hi = shard_bounds(full, ctx.rank, ctx.world_size)
+                            part = slice(lo, hi) if hi > lo else slice(full - 1, full)
+                            shifts = (shifts[0][part], shifts[1][part])
                     else:
                         rows = len(idx)
                     xb = x[idx]  # (batch, n_features)
+                    if cfg.augment_shift:
+                        xb = translate_images(xb, cfg.image_shape, *shifts)
                     yb = y[idx] if y is not None else None
                     loss, terms = self._step(xb, yb, autocast)
                     loss = loss.detach().float()
