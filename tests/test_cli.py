@@ -162,6 +162,8 @@ batch_size = 32
 progress = false
 device = "cpu"
 threads = 1
+lr_gamma = 0.3
+adam_betas = [0.5, 0.99]
 """
     )
     run = tmp_path / "run"
@@ -175,8 +177,22 @@ threads = 1
     assert meta["train_config"]["epochs"] == 2
     assert meta["train_config"]["lr"] == 0.02
     assert meta["train_config"]["batch_size"] == 32
+    # Fields without a flag come from the file too.
+    assert meta["train_config"]["lr_gamma"] == 0.3
+    assert meta["train_config"]["adam_betas"] == [0.5, 0.99]
     assert meta["metadata"]["data"]["options"] == {"test_fraction": 0.25}
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 2
+
+
+def test_augment_shift_takes_the_image_shape_from_the_data(runner, data_file, tmp_path):
+    run = tmp_path / "digits"
+    args = ["train", "--data", "digits", "--epochs", 1, "--augment-shift", 1, "--out", run]
+    invoke(runner, [*args, "--no-progress"])
+    train_config = json.loads((run / "run.json").read_text())["train_config"]
+    assert train_config["augment_shift"] == 1 and train_config["image_shape"] == [8, 8]
+    # Rows that are not images: the flag is refused with the way out.
+    result = invoke(runner, train_args(data_file, tmp_path / "r", "--augment-shift", 1), code=2)
+    assert "image_shape" in result.output and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("pretrain", ["ae", "rbm"])

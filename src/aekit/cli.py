@@ -361,7 +361,7 @@ MODEL_FLAGS = (
 )  # fmt: skip
 TRAIN_FLAGS = (
     "epochs", "batch_size", "optimizer", "lr", "lr_schedule", "val_fraction", "patience",
-    "seed", "ema_decay", "device", "bf16", "progress",
+    "seed", "ema_decay", "augment_shift", "augment_prob", "device", "bf16", "progress",
 )  # fmt: skip
 # Flags of the other models; None means "that model's own default".
 OTHER_MODEL_FLAGS = (
@@ -630,6 +630,21 @@ def _model_train_options(fn: Callable) -> Callable:
             default=T["device"],
             show_default=True,
             help="'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'.",
+        ),
+        click.option(
+            "--augment-shift",
+            type=click.IntRange(min=0),
+            default=T["augment_shift"],
+            show_default=True,
+            help="Image data: move training images by up to this many pixels each way (random, "
+            "zero-filled; input and target alike). 0 is off.",
+        ),
+        click.option(
+            "--augment-prob",
+            type=click.FloatRange(0, 1, min_open=True),
+            default=T["augment_prob"],
+            show_default=True,
+            help="Share of each batch's images that --augment-shift moves.",
         ),
         click.option(
             "--bf16/--no-bf16",
@@ -999,6 +1014,12 @@ def train(
             f"unknown model {model_name!r}; choose one of {list(MODELS)}", param_hint="'--model'"
         )
     train_kwargs = _merge(ctx, TRAIN_DEFAULTS, tables["train"])
+    # TrainConfig fields without a flag (lr_gamma, adam_betas, image_shape, ...) come from the
+    # file alone.
+    train_fields = {f.name for f in fields(TrainConfig)}
+    for key, value in tables["train"].items():
+        if key in train_fields and key not in train_kwargs:
+            train_kwargs[key] = value
     extra = _merge(ctx, EXTRA_TRAIN_KEYS, tables["train"])
     pretrain = extra["pretrain"]
     if extra["threads"] is not None and (
@@ -1036,6 +1057,13 @@ def train(
     if labels is not None and "n_classes" in {f.name for f in fields(config_cls)}:
         model_kwargs.setdefault("n_classes", int(labels.max()) + 1)
     model_config = config_cls(**model_kwargs)
+    if train_kwargs["augment_shift"] and train_kwargs.get("image_shape") is None:
+        if data.image_shape is None:
+            raise click.UsageError(
+                "--augment-shift moves images, but this data has no image shape; set "
+                "image_shape = [height, width] in the config's [train] table"
+            )
+        train_kwargs["image_shape"] = data.image_shape
     train_config = TrainConfig(**train_kwargs)
     metadata = {
         "command": "aekit train",
