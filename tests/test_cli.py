@@ -190,6 +190,10 @@ def test_augment_shift_takes_the_image_shape_from_the_data(runner, data_file, tm
     invoke(runner, [*args, "--no-progress"])
     train_config = json.loads((run / "run.json").read_text())["train_config"]
     assert train_config["augment_shift"] == 1 and train_config["image_shape"] == [8, 8]
+    # Greedy pretraining translates the images of the first layer only, not the codes above.
+    args = ["train", "--data", "digits", "--epochs", 1, "--augment-shift", 1, "--pretrain", "ae"]
+    invoke(runner, [*args, "--layers", "auto-16-4", "--out", tmp_path / "pre", "--no-progress"])
+    assert (tmp_path / "pre" / "model" / "model.safetensors").is_file()
     # Rows that are not images: the flag is refused with the way out.
     result = invoke(runner, train_args(data_file, tmp_path / "r", "--augment-shift", 1), code=2)
     assert "image_shape" in result.output and "Traceback" not in result.output

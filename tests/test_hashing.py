@@ -4,7 +4,7 @@ fallback included."""
 import numpy as np
 import pytest
 
-from aekit.evaluate import hashing, search
+from aekit.evaluate import hamming_kernel, hashing, search
 from aekit.evaluate.hashing import HammingIndex
 
 
@@ -60,6 +60,18 @@ def test_index_refuses_bad_input():
         HammingIndex(db).search(db[:2], method="lsh")
     with pytest.raises(ValueError, match="substring_bits"):
         HammingIndex(db, substring_bits=40)
+
+
+def test_the_index_scan_falls_back_to_numpy_where_the_kernel_does_not_suit(monkeypatch):
+    db = clustered_codes(300, 32, 6, 0.1, seed=9)
+    queries = clustered_codes(20, 32, 6, 0.1, seed=10)
+    monkeypatch.setattr(hamming_kernel, "suits", lambda n_bits, n_db, k: False)
+    idx, dist = HammingIndex(db).search(queries, k=5, method="scan")
+    want_idx, want_dist = brute_force(queries, db, 5)
+    np.testing.assert_array_equal(idx, want_idx)
+    np.testing.assert_array_equal(dist, want_dist)
+    with pytest.raises(ValueError, match="k must be"):
+        HammingIndex(db).search(queries, k=True)
 
 
 def test_auto_scans_small_databases_and_probes_large_ones(monkeypatch):

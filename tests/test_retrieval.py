@@ -253,8 +253,10 @@ def _use_hamming_path(monkeypatch, path: str) -> None:
     if path == "kernel":
         if not hamming_kernel.available():
             pytest.skip("numba is not installed")
+        # Every case through the kernel, also those it would leave to the numpy scan.
+        monkeypatch.setattr(hamming_kernel, "suits", lambda n_bits, n_db, k: n_bits <= 254)
         return
-    monkeypatch.setattr(hamming_kernel, "available", lambda: False)
+    monkeypatch.setattr(hamming_kernel, "suits", lambda n_bits, n_db, k: False)
     if path == "numpy-table":
         monkeypatch.setattr(retrieval, "_bitwise_count", None)
 
@@ -311,22 +313,30 @@ def test_hamming_search_matches_brute_force_on_random_databases(monkeypatch, pat
         np.testing.assert_array_equal(idx, want_idx, err_msg=f"trial {trial}")
 
 
-def test_hamming_kernel_is_thread_safe_and_wide_codes_use_the_scan():
+def test_hamming_kernel_is_thread_safe_and_routed_by_size(monkeypatch):
     """Two worker threads share the compiled kernel; 300-bit codes (over its uint8 distance
-    range) fall back to the numpy scan, with the same answers as brute force."""
+    range) and a k above the number of blocks go to the numpy scan; all equal brute force."""
+    if not hamming_kernel.available():
+        pytest.skip("numba is not installed")
+    calls = []
+    kernel = hamming_kernel.topk
+    monkeypatch.setattr(hamming_kernel, "topk", lambda *a: calls.append(a[0].shape) or kernel(*a))
     rng = np.random.default_rng(3)
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        for n_bits in (64, 300):
-            db = rng.random((500, n_bits)) < 0.2
+        for n_bits, k, kernel_used in ((64, 12, True), (300, 12, False), (64, 40, False)):
+            calls.clear()
+            db = rng.random((500, n_bits)) < 0.2  # 32 blocks of 16: k = 40 exceeds them
             q = rng.random((70, n_bits)) < 0.2
-            idx, dist = search(q, db, k=12, metric="hamming", chunk_size=5)
-            want_idx, want_dist = _brute_force_topk(q, db, 12, False)
+            idx, dist = search(q, db, k=k, metric="hamming", chunk_size=5)
+            assert bool(calls) == kernel_used
+            want_idx, want_dist = _brute_force_topk(q, db, k, False)
             np.testing.assert_array_equal(idx, want_idx)
             np.testing.assert_array_equal(dist, want_dist)
     finally:
         torch.set_num_threads(threads)
+    assert hamming_kernel.suits(32, 11_293, 10) and not hamming_kernel.suits(32, 11_293, 257)
 
 
 @pytest.mark.parametrize(

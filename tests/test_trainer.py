@@ -418,6 +418,11 @@ def test_augmented_run_resumes_exactly(tmp_path):
         ({"augment_shift": 1, "image_shape": (4, 4), "augment_prob": 0.0}, "augment_prob"),
         ({"augment_shift": -1}, "augment_shift"),
         ({"augment_shift": 1.5, "image_shape": (4, 4)}, "augment_shift"),
+        ({"augment_shift": 1, "image_shape": 28}, "image_shape"),
+        ({"image_shape": (True, 4)}, "image_shape"),
+        ({"image_shape": "abc"}, "image_shape"),
+        ({"augment_prob": 7}, "augment_prob"),
+        ({"augment_prob": "half"}, "augment_prob"),
     ],
 )
 def test_bad_augmentation_settings_are_refused(kwargs, match):
@@ -429,3 +434,26 @@ def test_augmentation_shape_must_fit_the_data():
     cfg = TrainConfig(epochs=1, augment_shift=1, image_shape=(5, 5), progress=False)
     with pytest.raises(ValueError, match="holds 25 pixels but x_train rows have 16"):
         Trainer(new_model(), cfg).fit(make_data())
+
+
+def test_a_run_saved_before_a_config_field_existed_still_resumes(tmp_path):
+    """run.json written by an older aekit lacks the newer TrainConfig fields: they had their
+    defaults then, so the run resumes."""
+    x = make_data()
+    cfg = TrainConfig(epochs=3, batch_size=32, progress=False)
+    run = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(new_model(), cfg, run_dir=run, callbacks=[Kill(1)]).fit(x)
+    meta = json.loads((run / "run.json").read_text())
+    for key in ("augment_shift", "augment_prob", "image_shape"):
+        del meta["train_config"][key]
+    (run / "run.json").write_text(json.dumps(meta))
+    resumed = new_model()
+    Trainer(resumed, cfg, run_dir=run).fit(x, resume=True)
+    ref = new_model()
+    Trainer(ref, cfg).fit(x)
+    assert states_equal(resumed, ref)
+    # A real difference is still refused.
+    with pytest.raises(ValueError, match="augment_shift"):
+        other = TrainConfig(epochs=3, batch_size=32, augment_shift=1, image_shape=(4, 4))
+        Trainer(new_model(), other, run_dir=run).fit(x, resume=True)

@@ -7,7 +7,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
-from aekit.evaluate.hamming_kernel import BLOCK_ROWS, QUERY_GROUP
+from aekit.evaluate.hamming_kernel import BLOCK_ROWS, GROUP_BYTES, QUERY_GROUP
 
 
 @intrinsic
@@ -31,7 +31,7 @@ def topk(q, db_t, n_db, k, exclude_offset, out_idx, out_dist):
     n_q, n_w = q.shape
     n_pad = db_t.shape[1]
     nb = n_pad // BLOCK_ROWS
-    group = QUERY_GROUP
+    group = max(1, min(QUERY_GROUP, GROUP_BYTES // n_pad))  # bounded buffer for huge n
     d = np.empty((group, n_pad), np.uint8)
     bmin = np.empty((group, nb), np.uint8)
     hist = np.zeros(256, np.int64)

@@ -31,7 +31,11 @@ import numpy as np
 # B, documents per block: 32-bit 20 Newsgroups codes took 17.0 ms, against 19.9 (B = 8), 19.3 (32)
 BLOCK_ROWS = 16
 QUERY_GROUP = 8  # queries sharing one pass over a row of database words
+GROUP_BYTES = 2**26  # fewer queries per group when 8 rows of distances would exceed this
 MAX_BITS = 254  # distances live in uint8; 255 marks padding and the excluded self-match
+# Above this k the insertion into the kept list (O(k) per candidate) loses to torch.topk: at
+# 11,293 documents k = 256 took 110 ms against 440 ms, k = 700 843 ms against 499 ms.
+MAX_K = 256
 
 
 def available() -> bool:
@@ -41,6 +45,13 @@ def available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def suits(n_bits: int, n_db: int, k: int) -> bool:
+    """Whether the kernel should answer: numba imports, distances fit in uint8, ``k`` is at
+    most :data:`MAX_K`, and there are at least ``k`` blocks, so the block minima bound the k-th
+    distance (with fewer, every document is a candidate and the numpy scan is faster)."""
+    return n_bits <= MAX_BITS and k <= MAX_K and k * BLOCK_ROWS <= n_db and available()
 
 
 def database_words(packed: np.ndarray) -> tuple[np.ndarray, int]:
@@ -81,8 +92,9 @@ def topk(
 
     ``exclude_offset >= 0`` says query ``i`` is database document ``exclude_offset + i`` and
     must not be returned (leave-one-out); ``-1`` excludes nothing. The caller checks that
-    ``k`` documents remain and that the codes have at most :data:`MAX_BITS` bits. Releases the
-    GIL, so threads can share the queries.
+    ``k`` documents remain and that the codes have at most :data:`MAX_BITS` bits; any ``k`` is
+    exact, :func:`suits` says when it is also fast. Releases the GIL, so threads can share
+    the queries.
     """
     from aekit.evaluate._hamming_jit import topk as compiled
 

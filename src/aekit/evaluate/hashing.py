@@ -118,7 +118,7 @@ class HammingIndex:
         queries = _binary_codes(queries, "queries")
         if queries.shape[1] != self.n_bits:
             raise ValueError(f"queries have {queries.shape[1]} bits, the index {self.n_bits}")
-        if not isinstance(k, int | np.integer) or not 1 <= k <= self.n_docs:
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= self.n_docs:
             raise ValueError(f"k must be an integer in 1..{self.n_docs}, got {k!r}")
         if method not in SEARCH_METHODS:
             raise ValueError(f"method must be one of {SEARCH_METHODS}, got {method!r}")
@@ -187,7 +187,7 @@ class HammingIndex:
 
     def _scan(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Linear scan over the database words packed once, not per call."""
-        if not (self.n_bits <= hamming_kernel.MAX_BITS and hamming_kernel.available()):
+        if not hamming_kernel.suits(self.n_bits, self.n_docs, k):
             codes_db = np.unpackbits(self._packed, axis=1, count=self.n_bits)
             return search(queries, codes_db, k=k, metric="hamming")
         if self._scan_words is None:

@@ -822,7 +822,7 @@ def search(
             indices[q0:q1] = top.indices.numpy()
             scores[q0:q1] = top.values.numpy()
 
-    elif query_codes.shape[1] <= hamming_kernel.MAX_BITS and hamming_kernel.available():
+    elif hamming_kernel.suits(query_codes.shape[1], n_db, k):
         # Compiled scan with a selection that never sorts (hamming_kernel's docstring).
         q_words = hamming_kernel.query_words(pack_bits(query_codes))
         db_words_t, _ = hamming_kernel.database_words(pack_bits(db_codes))

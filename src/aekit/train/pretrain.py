@@ -98,6 +98,8 @@ def autoencoder_pretrainer(config: AutoencoderConfig, train_config: TrainConfig)
     def pretrain(x: np.ndarray, index: int, n_in: int, n_out: int):
         shallow = Autoencoder(layer_config(config, index))
         cfg = dataclasses.replace(train_config, seed=train_config.seed + index)
+        if index > 0:  # the layers above the first see codes, not images: nothing to translate
+            cfg = dataclasses.replace(cfg, augment_shift=0, image_shape=None)
         Trainer(shallow, cfg).fit(x)
         enc = shallow.encoder.linears[0]
         dec = shallow.decoder.linears[0]

@@ -132,7 +132,8 @@ class TrainConfig:
     augment_shift, augment_prob, image_shape : int, float, (int, int) or None
         Data augmentation by random translation: each training batch's images (rows of
         ``image_shape``, flattened) move by up to ``augment_shift`` pixels in each direction
-        with probability ``augment_prob``, zero-filled, and are both input and target
+        with probability ``augment_prob``, zero-filled; a reconstruction model's target is the
+        moved image, a supervised model's labels stay as they are
         (``aekit.regularizers.translate_images``). 0 turns it off. Validation data is never
         moved. The shifts come from a generator of their own, seeded by ``seed`` and saved in
         checkpoints, and are drawn for the whole batch before DDP splits it.
@@ -207,25 +208,35 @@ class TrainConfig:
         shift = self.augment_shift
         if not isinstance(shift, numbers.Integral) or isinstance(shift, bool) or shift < 0:
             raise ValueError(f"augment_shift must be an integer >= 0 (pixels), got {shift!r}")
-        if shift:
-            shape = self.image_shape
+        prob = self.augment_prob
+        if isinstance(prob, bool) or not isinstance(prob, numbers.Real) or not 0.0 < prob <= 1.0:
+            raise ValueError(f"augment_prob must be a number in (0, 1], got {prob!r}")
+        shape = self.image_shape
+        if shape is not None:
             if (
-                shape is None
+                not isinstance(shape, list | tuple)
                 or len(shape) != 2
-                or not all(isinstance(v, numbers.Integral) and v > 0 for v in shape)
+                or not all(
+                    isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
+                    for v in shape
+                )
             ):
                 raise ValueError(
-                    "augment_shift needs image_shape=(height, width), the shape each row of "
-                    f"the data unflattens to; got image_shape={shape!r}"
+                    "image_shape must be (height, width), two positive integers, the shape "
+                    f"each row of the data unflattens to; got {shape!r}"
                 )
             self.image_shape = (int(shape[0]), int(shape[1]))
+        if shift:
+            if self.image_shape is None:
+                raise ValueError(
+                    "augment_shift needs image_shape=(height, width), the shape each row of "
+                    "the data unflattens to"
+                )
             if shift >= min(self.image_shape):
                 raise ValueError(
                     f"augment_shift {shift} would move images of shape {self.image_shape} "
                     "out of the frame; use a few pixels"
                 )
-            if not 0.0 < self.augment_prob <= 1.0:
-                raise ValueError(f"augment_prob must be in (0, 1], got {self.augment_prob}")
 
     def lr_at(self, epoch: int) -> float:
         """Learning rate for 0-based ``epoch``."""
@@ -577,6 +588,9 @@ class Trainer:
         if run_json.is_file():
             saved = json.loads(run_json.read_text())["train_config"]
             ours = json.loads(json.dumps(asdict(self.config)))  # tuples as JSON lists
+            # A field added to TrainConfig after the run was saved had its default then.
+            defaults = json.loads(json.dumps(asdict(TrainConfig())))
+            saved = {**defaults, **saved}
             # Display and speed settings may change between sessions; the rest may not.
             free = {"progress", "log_every", "device", "flush_denormal"}
             diff = sorted(k for k in ours if k not in free and saved.get(k) != ours[k])
