@@ -213,7 +213,7 @@ def test_curves_every_image_has_a_solid_stroke(curves):
     # The pen's core is clipped at 1, so every curve reaches full ink somewhere.
     assert x.max(axis=1).min() >= 0.99
     inked = (x > 0.5).sum(axis=1)
-    # Polyline length >= 4.2 px with a ~1.5 px stroke gives at least a handful of pixels;
+    # Polyline length >= 4 px with a ~1.5 px stroke gives at least a handful of pixels;
     # nothing longer than ~3 chords of the 22 px square fits in 784 * 0.15.
     assert inked.min() >= 5
     assert inked.max() <= 0.15 * 784
@@ -243,14 +243,59 @@ def test_curves_ink_forms_one_connected_stroke(curves):
     assert (counts == 1).mean() >= 0.98, np.bincount(counts)
 
 
-def test_curve_spline_interpolates_its_control_points():
-    points = _control_points(np.random.default_rng(3), 20, 28)
+@pytest.mark.parametrize("layout", ["paper", "free"])
+def test_curve_spline_interpolates_its_control_points(layout):
+    points = _control_points(np.random.default_rng(3), 20, 28, layout)
     q = _spline(points, 33)
     np.testing.assert_allclose(q[:, 0], points[:, 0], atol=1e-12)
     np.testing.assert_allclose(q[:, 32], points[:, 1], atol=1e-12)
     np.testing.assert_allclose(q[:, -1], points[:, 2], atol=1e-12)
-    # Control points stay inside the margin.
-    assert points.min() >= 2.8 and points.max() <= 27 - 2.8
+    # Control points stay inside the margin: [2, 25] for the paper's, 2.8 px for the free one.
+    margin = 2.0 if layout == "paper" else 2.8
+    assert points.min() >= margin and points.max() <= 27 - margin
+
+
+def test_paper_layout_is_uniform_over_the_papers_region():
+    # The paper's constraint (x steps >= 2, all coordinates in [2, 25]) by a second method:
+    # rejection sampling of uniform triples. The sorted-and-shifted draw must give the same
+    # distribution, checked by two-sample KS tests on each x and on both steps.
+    from scipy.stats import ks_2samp
+
+    n = 20000
+    points = _control_points(np.random.default_rng(0), n, 28, "paper")
+    x, y = points[..., 0], points[..., 1]
+    steps = np.diff(x, axis=1)
+    assert steps.min() >= 2.0 - 1e-12
+    assert x.min() >= 2.0 and x.max() <= 25.0 and y.min() >= 2.0 and y.max() <= 25.0
+    rng = np.random.default_rng(1)
+    cand = rng.uniform(2.0, 25.0, size=(20 * n, 3))
+    ref = cand[(np.diff(cand, axis=1) >= 2.0).all(axis=1)]
+    assert len(ref) > 5000
+    ref_steps = np.diff(ref, axis=1)
+    for ours, theirs in [*zip(x.T, ref.T, strict=True), *zip(steps.T, ref_steps.T, strict=True)]:
+        assert ks_2samp(ours, theirs).pvalue > 1e-3
+    # y is independent of x and uniform on [2, 25].
+    assert abs(np.corrcoef(x[:, 0], y[:, 0])[0, 1]) < 0.03
+    assert ks_2samp(y.ravel(), rng.uniform(2.0, 25.0, size=3 * n)).pvalue > 1e-3
+
+
+def test_paper_curves_run_left_to_right(curves):
+    # Every curve of the paper's layout spans at least 4 columns (its x steps are >= 2), and
+    # its ink stays inside the [2, 25] box plus the pen's reach.
+    images = curves[0].reshape(-1, 28, 28) > 0.5
+    cols = images.any(axis=1)
+    first, last = cols.argmax(axis=1), 27 - cols[:, ::-1].argmax(axis=1)
+    assert (last - first >= 3).all()
+    assert not images[:, :, 0].any() and not images[:, :, 27].any()
+
+
+def test_free_layout_differs_and_is_seeded():
+    paper, _ = make_curves(n_train=50, n_test=0, seed=0)
+    free, _ = make_curves(n_train=50, n_test=0, seed=0, layout="free")
+    again, _ = make_curves(n_train=50, n_test=0, seed=0, layout="free")
+    assert free.tobytes() == again.tobytes()
+    assert not np.array_equal(paper, free)
+    assert free.max(axis=1).min() >= 0.99
 
 
 def test_curves_ink_is_the_documented_function_of_distance():
@@ -284,6 +329,7 @@ def test_curves_ink_is_the_documented_function_of_distance():
         ({"seed": -3}, ValueError),
         ({"n_train": 10.0}, TypeError),
         ({"seed": True}, TypeError),
+        ({"layout": "loops"}, ValueError),
     ],
 )
 def test_make_curves_checks_arguments(kwargs, error):

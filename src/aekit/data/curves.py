@@ -10,11 +10,20 @@ The paper's own images are not distributed, so this module regenerates the set f
 description. One image is made as follows (coordinates in pixels, pixel ``(row, col)`` has its
 centre at ``(x, y) = (col, row)``):
 
-1. Draw three control points ``P0, P1, P2`` independently and uniformly in the square
-   ``[m, size - 1 - m]^2`` with a margin ``m = 0.1 * size``. A triple whose polyline
-   ``|P1 - P0| + |P2 - P1|`` is shorter than ``0.15 * size`` would draw a dot rather than a
-   curve, so each image draws four candidate triples at once and keeps the first long enough
-   one (the last if none is, which happens with probability about 2e-11).
+1. Draw three control points ``P0, P1, P2``. The default layout, ``"paper"``, follows the
+   paper's supporting online material: "we constrained the x coordinate of each point to be at
+   least 2 greater than the x coordinate of the previous point. We also constrained all
+   coordinates to lie in the range [2, 25]". So every curve runs from left to right (it is
+   the graph of a function of x, and the order of its points is fixed by the image), with
+   the three x coordinates drawn uniformly over the allowed region (three sorted uniforms on
+   ``[2, 21]`` shifted by ``0, 2, 4``) and the y coordinates independently uniform on
+   ``[2, 25]``; at other sizes the constants scale with ``size / 28``. The ``"free"``
+   layout drops the ordering: the points are uniform in ``[m, size - 1 - m]^2`` with a
+   margin ``m = 0.1 * size``, so curves take any orientation, can fold back, and the same
+   image arises from the points in either order (a harder set). A free triple whose
+   polyline ``|P1 - P0| + |P2 - P1|`` is shorter than ``0.15 * size`` would draw a dot
+   rather than a curve, so each image draws four candidate triples at once and keeps the
+   first long enough one (the last if none is, which happens with probability about 2e-11).
 2. Pass a natural cubic spline through the three points, parametrised by chord length
    (knots at ``0``, ``|P1 - P0|`` and ``|P1 - P0| + |P2 - P1|``): two cubic pieces, zero
    curvature at both ends, continuous tangent and curvature at ``P1``.
@@ -46,6 +55,11 @@ _PEN_PEAK = 1.5
 _MARGIN_FRACTION = 0.1
 _MIN_LENGTH_FRACTION = 0.15
 _N_CANDIDATES = 4
+# The paper's layout at size 28: coordinates in [2, 25] (a margin of 2 on each side of the
+# pixel centres 0..27), x steps of at least 2.
+_PAPER_MARGIN = 2.0
+_PAPER_MIN_STEP = 2.0
+LAYOUTS = ("paper", "free")
 # Samples per spline piece at size 28, scaled up with the size. A piece is at most ~32 pixels
 # of arc at size 28 and the parametrisation is not exactly arc length, so samples end up at
 # most ~0.8 pixel apart; a sum of Gaussians of width 0.5 spaced that closely equals the line
@@ -55,8 +69,23 @@ _SAMPLES_PER_PIECE_28 = 64
 _CHUNK = 512
 
 
-def _control_points(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
-    """Draw ``(n, 3, 2)`` control points ``(x, y)``, rejecting near-dots (step 1)."""
+def _control_points(
+    rng: np.random.Generator, n: int, size: int, layout: str = "paper"
+) -> np.ndarray:
+    """Draw ``(n, 3, 2)`` control points ``(x, y)`` in the given layout (step 1)."""
+    if layout == "paper":
+        scale = size / 28.0
+        low, high = _PAPER_MARGIN * scale, size - 1 - _PAPER_MARGIN * scale
+        step = _PAPER_MIN_STEP * scale
+        # Sorting three uniforms on [low, high - 2 step] and adding 0, step, 2 step maps the
+        # ordered triples one to one, with unit Jacobian, onto the triples whose steps are at
+        # least `step`: the result is uniform over the allowed region, without rejection.
+        # One draw, image by image in C order, so that a set of k images is the start of a
+        # set of n > k with the same seed.
+        xy = rng.uniform(size=(n, 2, 3))
+        x = np.sort(low + (high - 2 * step - low) * xy[:, 0], axis=1) + step * np.arange(3)
+        y = low + (high - low) * xy[:, 1]
+        return np.stack([x, y], axis=-1)
     margin = _MARGIN_FRACTION * size
     # All candidates come from one draw of shape (n, C, 3, 2), image by image in C order, so
     # the first k images of a set of n are the k images of a set of k with the same seed.
@@ -109,8 +138,8 @@ def _render(points: np.ndarray, size: int) -> np.ndarray:
     return images.reshape(len(points), size * size)
 
 
-def _generate(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
-    points = _control_points(rng, n, size)
+def _generate(rng: np.random.Generator, n: int, size: int, layout: str) -> np.ndarray:
+    points = _control_points(rng, n, size, layout)
     out = np.empty((n, size * size), dtype=np.float32)
     for start in range(0, n, _CHUNK):
         out[start : start + _CHUNK] = _render(points[start : start + _CHUNK], size)
@@ -118,7 +147,11 @@ def _generate(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
 
 
 def make_curves(
-    n_train: int = 20000, n_test: int = 10000, seed: int = 0, size: int = 28
+    n_train: int = 20000,
+    n_test: int = 10000,
+    seed: int = 0,
+    size: int = 28,
+    layout: str = "paper",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Generate the curves data set of Hinton & Salakhutdinov (2006).
 
@@ -138,6 +171,10 @@ def make_curves(
         ``k`` images generated with ``n = k``.
     size : int, default=28
         Side of the square image in pixels.
+    layout : {"paper", "free"}, default="paper"
+        Where the three points may lie: ``"paper"`` as in the paper's supporting material
+        (left to right, x steps of at least 2, coordinates in [2, 25]); ``"free"`` anywhere
+        in the square, in any order. See the module docstring.
 
     Returns
     -------
@@ -151,7 +188,7 @@ def make_curves(
     TypeError
         If an argument is not an integer.
     ValueError
-        If a count or the seed is negative, or ``size`` is below 8.
+        If a count or the seed is negative, ``size`` is below 8, or ``layout`` is unknown.
 
     Examples
     --------
@@ -175,7 +212,12 @@ def make_curves(
             f"make_curves: size={size} is too small to draw a curve on; use 8 or more "
             "(the paper uses 28)."
         )
+    if layout not in LAYOUTS:
+        raise ValueError(
+            f"make_curves: layout={layout!r} is not one of {LAYOUTS}; use 'paper' for the "
+            "paper's curves or 'free' for points anywhere in any order."
+        )
     train_seq, test_seq = np.random.SeedSequence(seed).spawn(2)
-    x_train = _generate(np.random.default_rng(train_seq), int(n_train), int(size))
-    x_test = _generate(np.random.default_rng(test_seq), int(n_test), int(size))
+    x_train = _generate(np.random.default_rng(train_seq), int(n_train), int(size), layout)
+    x_test = _generate(np.random.default_rng(test_seq), int(n_test), int(size), layout)
     return x_train, x_test

@@ -337,7 +337,8 @@ def load_dataset(
         Passed to the data set's loader:
 
         - ``"digits"``: ``test_size=0.25``, ``seed=0``.
-        - ``"curves"``: ``n_train=20000``, ``n_test=10000``, ``seed=0``, ``size=28``.
+        - ``"curves"``: ``n_train=20000``, ``n_test=10000``, ``seed=0``, ``size=28``,
+          ``layout="paper"``.
         - a file: ``test_fraction=0.2``, ``seed=0`` (a random split), ``label_column=None``
           (as in :func:`aekit.data.load_labeled`), ``mmap=False``.
 
@@ -510,8 +511,11 @@ def _load_curves(
     n_test: int = 10000,
     seed: int = 0,
     size: int = 28,
+    layout: str = "paper",
 ) -> Dataset:
-    x_train, x_test = make_curves(n_train=n_train, n_test=n_test, seed=seed, size=size)
+    x_train, x_test = make_curves(
+        n_train=n_train, n_test=n_test, seed=seed, size=size, layout=layout
+    )
     return Dataset("curves", x_train, None, x_test, None, image_shape=(size, size))
 
 

@@ -93,6 +93,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         finetune_lr=3e-3,
         batch_size=100,
         augment_shift=3,
+        # The paper's curves (left to right, coordinates in [2, 25]; aekit.data.curves).
+        dataset_kwargs={"layout": "paper"},
         quick={"n_train": 4000, "n_test": 1000, "rbm_epochs": 8, "finetune_epochs": 25},
     ),
     "mnist": Experiment(
