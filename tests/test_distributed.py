@@ -31,6 +31,7 @@ from aekit.train.distributed import (
     DistributedContext,
     init_distributed,
     shard_bounds,
+    shutdown_distributed,
     world_from_env,
 )
 
@@ -169,7 +170,8 @@ def launch(
 def launched(tmp_path: Path, jobs: list[dict], **kw) -> list[list[dict]]:
     """Records of rank 0 for each job, after checking every rank succeeded and agreed."""
     codes, outputs, records = launch(tmp_path, jobs, **kw)
-    assert codes == [0, 0], "\n".join(outputs)
+    wrote = [r is not None for r in records]
+    assert codes == [0, 0], f"records written: {wrote}\n" + "\n".join(outputs)
     for r0, r1 in zip(*records):  # every number all-reduced: the same bits on both ranks
         assert [_untimed(r) for r in r0] == [_untimed(r) for r in r1]
     return records[0]
@@ -385,3 +387,7 @@ if __name__ == "__main__":  # one rank of a launch(): run the jobs, rank by rank
     jobs = json.loads(Path(sys.argv[1]).read_text())
     results = [run_job(job) for job in jobs]
     Path(sys.argv[2]).write_text(json.dumps(results))
+    # Leave the group as the CLI does: a process that exits with gloo's threads still
+    # running can abort at interpreter shutdown ("terminate called without an active
+    # exception", which failed CI once).
+    shutdown_distributed()

@@ -21,6 +21,7 @@ waiting forever.
 from __future__ import annotations
 
 import datetime
+import gc
 import inspect
 import os
 from collections.abc import Callable, Mapping
@@ -290,7 +291,12 @@ def init_distributed(
 def shutdown_distributed() -> None:
     """Leave the process group, if this process is in one (at the end of a program)."""
     if dist.is_available() and dist.is_initialized():
+        # A DistributedDataParallel wrapper left in a reference cycle would keep gloo's
+        # worker threads until interpreter finalization, where tearing them down can abort
+        # the process ("terminate called without an active exception"): free it first.
+        gc.collect()
         dist.destroy_process_group()
+        gc.collect()
 
 
 def is_communication_error(err: BaseException) -> bool:
