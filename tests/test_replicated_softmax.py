@@ -108,19 +108,29 @@ def test_cd_training_raises_the_exact_likelihood_of_topic_documents(sample_visib
     topics = np.array([[0.45, 0.45, 0.05, 0.05], [0.05, 0.05, 0.45, 0.45]])
     lengths = rng.integers(2, 7, 600)
     docs = np.stack([rng.multinomial(n, topics[rng.integers(2)]) for n in lengths])
+    torch.manual_seed(0)  # the initial weights; the trainer seeds the rest itself
     rbm = RBM(RBMConfig(n_visible=4, n_hidden=3, visible="softmax", sample_visible=sample_visible))
     before = exact_mean_log_likelihood(rbm.double(), docs)
     rbm.float()
+    # A constant rate leaves the last iterate wherever the CD noise put it: over 12 initial
+    # seeds the gain over the unigram model ranged 0.23-0.81 nats, and CI drew a 0.19. Annealing
+    # the rate (cosine) lands every one of 24 seeds (both settings) between 0.68 and 0.85.
     cfg = TrainConfig(
-        epochs=30, batch_size=20, optimizer="sgd", lr=0.05, val_fraction=0.0, progress=False
+        epochs=30,
+        batch_size=20,
+        optimizer="sgd",
+        lr=0.05,
+        lr_schedule="cosine",
+        val_fraction=0.0,
+        progress=False,
     )
     Trainer(rbm, cfg).fit(sp.csr_matrix(docs.astype(np.float32)))  # stays sparse
     after = exact_mean_log_likelihood(rbm.double(), docs)
     # The best independent-words model (one unigram distribution) for comparison.
     unigram = docs.sum(0) / docs.sum()
     log_p_unigram = np.mean([multinomial(d.sum(), unigram).logpmf(d) for d in docs])
-    assert after > before + 0.3
-    assert after > log_p_unigram + 0.1, (before, after, log_p_unigram)
+    assert after > before + 0.5, (before, after)
+    assert after > log_p_unigram + 0.5, (before, after, log_p_unigram)
 
 
 def test_softmax_units_refuse_bad_documents():
