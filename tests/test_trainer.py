@@ -198,6 +198,22 @@ def test_bad_training_data(data, match):
         Trainer(new_model(), TrainConfig(progress=False)).fit(data)
 
 
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_single_nonfinite_value_anywhere_is_caught_and_counted(bad):
+    # The check reads min and max (NaN propagates); torch.isfinite is the second implementation.
+    rng = np.random.default_rng(0)
+    x = rng.random((37, 16)).astype(np.float32)
+    model = new_model()
+    cfg = TrainConfig(epochs=1, progress=False)
+    for flat in [0, 1, 15, 16, 300, 37 * 16 - 1, *rng.integers(0, 37 * 16, 20)]:
+        y = x.copy()
+        y.flat[flat] = bad
+        y.flat[(flat + 7) % y.size] = bad
+        n_bad = int((~torch.isfinite(torch.from_numpy(y))).sum())
+        with pytest.raises(ValueError, match=f"has {n_bad} NaN or infinite values"):
+            Trainer(model, cfg).fit(y)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
