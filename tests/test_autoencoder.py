@@ -74,6 +74,24 @@ def test_load_rejects_bad_directories(tmp_path):
         load_model(tmp_path)
 
 
+def test_load_rejects_corrupt_or_mismatched_weights_with_one_message(tmp_path):
+    ae = Autoencoder(AutoencoderConfig(layers=[6, 4, 2]))
+    ae.save(tmp_path / "m")
+    weights = tmp_path / "m" / "model.safetensors"
+    good = weights.read_bytes()
+    for bad in [b"x\n", good[: len(good) // 2]]:  # garbage, then a truncated copy
+        weights.write_bytes(bad)
+        with pytest.raises(ValueError, match="not a readable safetensors file"):
+            load_model(tmp_path / "m")
+    Autoencoder(AutoencoderConfig(layers=[7, 4, 2])).save(tmp_path / "other")
+    weights.write_bytes((tmp_path / "other" / "model.safetensors").read_bytes())
+    with pytest.raises(ValueError, match=r"do not fit its config\.json.*size mismatch"):
+        load_model(tmp_path / "m")
+    (tmp_path / "m" / "config.json").write_text('{"format": "aekit", "model": "autoencoder"}')
+    with pytest.raises(ValueError, match="no 'config' table"):
+        load_model(tmp_path / "m")
+
+
 def test_reconstruction_error_is_per_sample_squared_error_and_flags_outliers():
     data = low_rank_data(n=1000)
     x, held_out = data[:800], data[800:]

@@ -142,6 +142,38 @@ def test_train_refuses_to_overwrite_a_run_without_the_flag(runner, data_file, tm
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 2
 
 
+def test_a_rejected_overwrite_leaves_the_old_run_whole(runner, data_file, tmp_path):
+    run = tmp_path / "run"
+    invoke(runner, train_args(data_file, run, "--epochs", 1))
+    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    # Each fails its checks only once the model and trainer exist (or the data is read).
+    rejected = [
+        ("--optimizer", "lbfgs", "--model", "vae", "--kl-warmup-steps", 5),
+        ("--optimizer", "lbfgs", "--model", "aae"),
+    ]
+    if not torch.cuda.is_available():
+        rejected.append(("--device", "cuda"))
+    for extra in rejected:
+        result = invoke(runner, train_args(data_file, run, "--overwrite", *extra), code=1)
+        assert "Traceback" not in result.output
+        after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+        assert after == before, extra
+    invoke(runner, ["encode", run, "--data", data_file, "--out", tmp_path / "codes.npy"])
+
+
+def test_paths_through_files_and_directories_in_place_of_files_are_one_line_errors(
+    runner, data_file, tmp_path
+):
+    (tmp_path / "afile").write_text("")
+    result = invoke(runner, train_args(data_file, tmp_path / "afile" / "run"), code=1)
+    assert "Not a directory" in result.output and "Traceback" not in result.output
+    run = tmp_path / "run"
+    invoke(runner, train_args(data_file, run, "--epochs", 1))
+    (tmp_path / "dir.npy").mkdir()
+    result = invoke(runner, ["encode", run, "--data", data_file, "--out", tmp_path / "dir.npy"], 1)
+    assert "Is a directory" in result.output
+
+
 def test_train_from_toml_config_with_flags_overriding(runner, data_file, tmp_path):
     config = tmp_path / "exp.toml"  # beside the data: its name is relative to the file
     config.write_text(

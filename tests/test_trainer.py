@@ -107,6 +107,17 @@ def test_resume_needs_a_checkpoint(tmp_path):
         Trainer(new_model(), TrainConfig(progress=False)).fit(make_data(), resume=True)
 
 
+def test_a_corrupt_or_foreign_checkpoint_is_one_clear_error(tmp_path):
+    cfg = TrainConfig(epochs=2, progress=False)
+    Trainer(new_model(), cfg, run_dir=tmp_path / "run").fit(make_data())
+    other = new_model(layers=[16, 5, 3])
+    with pytest.raises(ValueError, match=r"does not fit this run.*--overwrite"):
+        Trainer(other, cfg, run_dir=tmp_path / "run").fit(make_data(), resume=True)
+    (tmp_path / "run" / "latest.json").write_text("{trunc")
+    with pytest.raises(ValueError, match=r"latest\.json is not valid JSON"):
+        Trainer(new_model(), cfg, run_dir=tmp_path / "run").fit(make_data(), resume=True)
+
+
 def test_non_finite_loss_names_epoch_and_batch_and_keeps_last_good_checkpoint(tmp_path):
     x = make_data()
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import shutil
 import sys
 import time
 import tomllib
@@ -126,7 +125,7 @@ def _user_errors(fn: Callable) -> Callable:
         except (
             ValueError,
             TypeError,
-            FileNotFoundError,
+            OSError,  # a missing file, a path through a file, a directory where a file goes
             NonFiniteLossError,
             PeerFailedError,  # another torchrun rank failed; its own error is printed too
         ) as err:
@@ -1073,11 +1072,9 @@ def train(
         "labels": labels is not None,
     }
 
-    if overwrite:
-        # Only now that everything checked out: a fresh run must not pick up the old run's
-        # checkpoint, nor leave its final model where `encode RUN_DIR` would find it.
-        (run_path / "latest.json").unlink(missing_ok=True)
-        shutil.rmtree(run_path / "model", ignore_errors=True)
+    # With --overwrite the old run stays as it is until the trainer opens the new one (after the
+    # device, the optimizer and the data have passed its checks); it clears the old checkpoints
+    # and model then, so a rejected run never costs the previous one.
 
     _set_threads(extra["threads"])
     torch.manual_seed(train_config.seed)  # the initialisation; the trainer seeds the rest

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 FORMAT = "aekit"
@@ -86,7 +87,21 @@ def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no weights file at {path}")
-    return load_file(str(path))
+    try:
+        return load_file(str(path))
+    except SafetensorError as exc:
+        raise ValueError(
+            f"{path} is not a readable safetensors file ({exc}): it is truncated or corrupt; "
+            "save or train the model again"
+        ) from None
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a JSON file; a corrupt one is a ValueError that names it."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); it is truncated or corrupt") from None
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
@@ -135,16 +150,17 @@ def read_model_config(path: str | Path) -> tuple[type, Any]:
             f"no saved aekit model at {path}: expected a directory with config.json and "
             "model.safetensors (written by save_model or `aekit train --out DIR`)"
         )
-    try:
-        meta = json.loads(cfg_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{cfg_path} is not valid JSON: {exc}") from None
+    meta = read_json(cfg_path)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{cfg_path} is not an aekit model config (no 'format': 'aekit')")
     name = meta.get("model")
     if name not in MODELS:
         raise ValueError(f"{cfg_path} names model {name!r}; known models: {sorted(MODELS)}")
     cls = MODELS[name]
+    if not isinstance(meta.get("config"), dict):
+        raise ValueError(
+            f"{cfg_path} has no 'config' table for its {name} model; save the model again"
+        )
     return cls, config_from_dict(cls.config_class, meta["config"])
 
 
@@ -157,7 +173,12 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> to
     cls, config = read_model_config(path)
     model = cls(config)
     state = load_tensors(Path(path) / "model.safetensors")
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # shapes that differ from the config's
+        raise ValueError(
+            f"the weights in {path} do not fit its config.json: {' '.join(str(exc).split())[:400]}"
+        ) from None
     if missing or unexpected:
         raise ValueError(
             f"weights in {path} do not match the config: missing {missing}, unexpected {unexpected}"

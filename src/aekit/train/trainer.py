@@ -58,6 +58,7 @@ from aekit.io import (
     config_from_dict,
     config_to_dict,
     load_tensors,
+    read_json,
     save_model,
 )
 from aekit.models.base import as_float_tensor
@@ -581,14 +582,14 @@ class Trainer:
     def _mark_finished(self, epoch: int) -> None:
         assert self.run_dir is not None
         path = self.run_dir / f"ckpt-{epoch:04d}" / "state.json"
-        atomic_write_json(path, {**json.loads(path.read_text()), "finished": True})
+        atomic_write_json(path, {**read_json(path), "finished": True})
 
     def _check_resumable(self, n_train: int) -> None:
         """Refuse to resume with another training config or another amount of data."""
         assert self.run_dir is not None
         run_json = self.run_dir / "run.json"
         if run_json.is_file():
-            saved = json.loads(run_json.read_text())["train_config"]
+            saved = read_json(run_json)["train_config"]
             ours = json.loads(json.dumps(asdict(self.config)))  # tuples as JSON lists
             # A field added to TrainConfig after the run was saved had its default then.
             defaults = json.loads(json.dumps(asdict(TrainConfig())))
@@ -604,8 +605,8 @@ class Trainer:
                 )
         pointer = self.run_dir / "latest.json"
         if pointer.is_file():
-            ckpt = self.run_dir / json.loads(pointer.read_text())["checkpoint"]
-            saved_n = json.loads((ckpt / "state.json").read_text()).get("n_train")
+            ckpt = self.run_dir / read_json(pointer)["checkpoint"]
+            saved_n = read_json(ckpt / "state.json").get("n_train")
             if saved_n is not None and saved_n != n_train:
                 raise ValueError(
                     f"cannot resume {self.run_dir}: it trained on {saved_n} samples, this call "
@@ -617,8 +618,18 @@ class Trainer:
         pointer = self.run_dir / "latest.json"
         if not pointer.is_file():
             return None
-        ckpt = self.run_dir / json.loads(pointer.read_text())["checkpoint"]
-        state = json.loads((ckpt / "state.json").read_text())
+        try:
+            return self._read_checkpoint(pointer)
+        except (KeyError, RuntimeError, TypeError) as exc:
+            # A checkpoint of another model or a hand-edited state: name the run, not a key.
+            raise ValueError(
+                f"the checkpoint of {self.run_dir} does not fit this run ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:300]}); start afresh with --overwrite"
+            ) from None
+
+    def _read_checkpoint(self, pointer: Path) -> dict[str, Any]:
+        ckpt = self.run_dir / read_json(pointer)["checkpoint"]
+        state = read_json(ckpt / "state.json")
         self.model.load_state_dict(load_tensors(ckpt / "model.safetensors"))
         opt_tensors = load_tensors(ckpt / "optimizer.safetensors")
         self._load_optimizers(opt_tensors, state["optimizer"])
@@ -1191,7 +1202,7 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
             f"{run_dir} is not an aekit run directory (no run.json); pass the --out directory "
             "of an `aekit train` run"
         )
-    return json.loads(path.read_text())
+    return read_json(path)
 
 
 def train_config_from_dict(data: dict[str, Any]) -> TrainConfig:
