@@ -143,3 +143,14 @@ def test_pca_baseline_matches_sklearn():
     )
     with pytest.raises(ValueError, match="n_components"):
         PCABaseline(50).fit(x)
+
+
+@pytest.mark.parametrize("value", ["no", "false", 0, 1, None])
+def test_flags_must_be_true_or_false(value):
+    # "no" from a config file is a non-empty string: truthy, so it must be refused, not obeyed.
+    with pytest.raises(TypeError, match=r"AutoencoderConfig\.tied must be true or false"):
+        AutoencoderConfig(layers=[4, 2], tied=value)
+    with pytest.raises(TypeError, match=r"TrainConfig\.bf16 must be true or false"):
+        TrainConfig(bf16=value)
+    cfg = AutoencoderConfig(layers=[4, 2], tied=np.True_)
+    assert cfg.tied is True

@@ -164,6 +164,7 @@ def test_commands_refuse_models_without_the_method(runner, tmp_path):
     ("model", "extra", "keys"),
     [
         ("vae", ["--layers", "auto-16-2"], {"test_nelbo", "test_squared_error"}),
+        ("vae", ["--layers", "auto-16-2", "--conditional"], {"test_nelbo", "test_squared_error"}),
         ("aae", ["--layers", "auto-16-2", "--discriminator-layers", 8], {"test_recon"}),
         ("vib", ["--layers", "auto-16-4"], {"test_error", "test_kl"}),
         ("ib-autoencoder", ["--layers", "auto-16-4"], {"test_error", "test_squared_error"}),

@@ -1311,7 +1311,9 @@ def _evaluate_numbers(model, data) -> dict[str, Any]:
         )
     scorer = Trainer(model, TrainConfig(device=str(model.device), progress=False))
     reconstructs = hasattr(model, "reconstruct")
-    code_size = model.transform(data.x_train[:1]).shape[1]
+    # A conditional model encodes only with labels: ask for one row's code with its label.
+    one_label = {"y": data.y_train[:1]} if isinstance(model, VAE) and labelled else {}
+    code_size = model.transform(data.x_train[:1], **one_label).shape[1]
     pca = PCABaseline(code_size).fit(data.x_train) if reconstructs else None
     out: dict[str, Any] = {
         "code_size": code_size,

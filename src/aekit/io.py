@@ -14,6 +14,7 @@ from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -108,6 +109,22 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     """A dataclass config as a JSON-ready dict."""
     assert is_dataclass(config)
     return asdict(config)
+
+
+def check_flags(config: Any) -> None:
+    """Raise ``TypeError`` unless every ``bool`` field of dataclass ``config`` holds a bool.
+
+    Config files (TOML, JSON) make ``tied = "no"`` easy to write, and a non-empty string is
+    truthy: without this it would silently mean ``True``."""
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if f.type not in (bool, "bool") or isinstance(value, bool):
+            continue
+        if not isinstance(value, np.bool_):
+            raise TypeError(
+                f"{type(config).__name__}.{f.name} must be true or false, got {value!r}"
+            )
+        object.__setattr__(config, f.name, bool(value))  # JSON-ready, also when frozen
 
 
 def config_from_dict(cls: type, data: dict[str, Any]):

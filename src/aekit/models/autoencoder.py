@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from aekit.io import register_model
+from aekit.io import check_flags, register_model
 from aekit.likelihoods import get_likelihood
 from aekit.models.base import EncoderDecoder, check_input_width
 from aekit.nn import (
@@ -99,6 +99,7 @@ class AutoencoderConfig:
     corruption_level: float = 0.0
 
     def __post_init__(self) -> None:
+        check_flags(self)
         self.layers = parse_layers(self.layers)
         check_activation(self.activation)
         check_activation(self.code_activation)

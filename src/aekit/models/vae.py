@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from aekit.io import register_model
+from aekit.io import check_flags, register_model
 from aekit.latent import (
     LOG_VAR_RANGE,
     GaussianCode,
@@ -107,6 +107,7 @@ class VAEConfig:
     binarize: bool = False
 
     def __post_init__(self) -> None:
+        check_flags(self)
         self.layers = parse_layers(self.layers)
         check_activation(self.activation)
         if self.likelihood not in VAE_LIKELIHOODS:

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aekit.io import register_model
+from aekit.io import check_flags, register_model
 from aekit.latent import SCALE_PARAMETERIZATIONS, GaussianCode, gaussian_kl_standard, reparameterize
 from aekit.models.base import (
     Model,
@@ -94,6 +94,7 @@ class VIBConfig:
     init: str = "pytorch"
 
     def __post_init__(self) -> None:
+        check_flags(self)
         self.layers = parse_layers(self.layers)
         check_activation(self.activation)
         if self.n_classes < 2:

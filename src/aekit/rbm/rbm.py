@@ -52,7 +52,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aekit.io import register_model
+from aekit.io import check_flags, register_model
 from aekit.models.base import Model, apply_batched, check_documents
 
 VISIBLE_UNITS = ("bernoulli", "gaussian", "softmax")
@@ -117,6 +117,7 @@ class RBMConfig:
     down_scale: float = 1.0
 
     def __post_init__(self) -> None:
+        check_flags(self)
         if self.n_visible < 1 or self.n_hidden < 1:
             raise ValueError("n_visible and n_hidden must be >= 1")
         if self.visible not in VISIBLE_UNITS:

@@ -55,6 +55,7 @@ from tqdm.auto import tqdm
 from aekit.io import (
     atomic_save_tensors,
     atomic_write_json,
+    check_flags,
     config_from_dict,
     config_to_dict,
     load_tensors,
@@ -174,6 +175,8 @@ class TrainConfig:
     log_every: int = 50
 
     def __post_init__(self) -> None:
+        check_flags(self)
+
         def positive(name: str) -> None:
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
