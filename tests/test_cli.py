@@ -174,6 +174,17 @@ def test_paths_through_files_and_directories_in_place_of_files_are_one_line_erro
     assert "Is a directory" in result.output
 
 
+def test_config_values_of_the_wrong_type_are_one_line_errors(runner, tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text("[data]\nname = 5\n[train]\nepochs = 1\n")
+    result = invoke(runner, ["train", "--config", config, "--out", tmp_path / "r"], 2)
+    assert "data name must be a string" in result.output
+    config.write_text('[data]\nname = "digits"\n[model]\ntied = "no"\n[train]\nepochs = 1\n')
+    result = invoke(runner, ["train", "--config", config, "--out", tmp_path / "r"], 1)
+    assert "tied must be true or false" in result.output
+    assert not (tmp_path / "r" / "model").exists()
+
+
 def test_train_from_toml_config_with_flags_overriding(runner, data_file, tmp_path):
     config = tmp_path / "exp.toml"  # beside the data: its name is relative to the file
     config.write_text(

@@ -156,6 +156,7 @@ def test_commands_refuse_models_without_the_method(runner, tmp_path):
     invoke(runner, train(vae, "vae", "--layers", "auto-16-2"))
     assert "not HxW" in invoke(runner, ["sample", vae, "--image-shape", "8by8"], 2).output
     assert "5x5 = 25" in invoke(runner, ["sample", vae, "--image-shape", "5x5"], 2).output
+    assert "positive" in invoke(runner, ["sample", vae, "--image-shape", "-8x-8"], 2).output
     assert "--conditional" in invoke(runner, ["sample", vae, "--label", 1], 2).output
     assert ".png" in invoke(runner, ["sample", vae, "--out", tmp_path / "s.txt"], 2).output
 

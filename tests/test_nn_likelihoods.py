@@ -17,7 +17,7 @@ def test_parse_layers_forms():
     assert mirror([10, 5, 2]) == [2, 5, 10]
 
 
-@pytest.mark.parametrize("spec", ["abc", "784", "784-0-30", "784--x"])
+@pytest.mark.parametrize("spec", ["abc", "784", "784-0-30", "784--x", "64,-3", "64--3", "64-3-"])
 def test_parse_layers_rejects(spec):
     with pytest.raises(ValueError, match="layer spec"):
         parse_layers(spec)

@@ -229,6 +229,8 @@ def test_a_single_nonfinite_value_anywhere_is_caught_and_counted(bad):
     ("kwargs", "match"),
     [
         ({"epochs": 0}, "epochs"),
+        ({"seed": -1}, "seed"),
+        ({"seed": "abc"}, "seed"),
         ({"optimizer": "adagrad"}, "optimizer"),
         ({"lr": -1.0}, "lr"),
         ({"lr": math.nan}, "lr"),

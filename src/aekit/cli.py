@@ -195,6 +195,11 @@ def _parse_data_options(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _is_dataset_name(name: str) -> bool:
+    if not isinstance(name, str):  # e.g. name = 5 in a config file's [data] table
+        raise click.BadParameter(
+            f"the data name must be a string (a data set's name or a path), got {name!r}",
+            param_hint="'--data'",
+        )
     return name.strip().lower().replace("_", "-") in list_datasets()
 
 
@@ -781,7 +786,7 @@ def _labels_for(model_name: str, conditional: bool, data) -> np.ndarray | None:
             raise click.BadParameter(
                 f"--model {model_name}{' --conditional' if conditional else ''} learns from "
                 f"labels, and {data.name} has none; use a labelled data set (mnist, digits, "
-                "an .npz with y_train) or another model",
+                "an .npz holding arrays x and y) or another model",
                 param_hint="'--data'",
             )
         return data.y_train
@@ -1205,9 +1210,10 @@ def _model_rows_inputs(fn: Callable) -> Callable:
 def _model_and_rows(model_dir, data_name, data_dir, data_option, split, needs: str):
     """The trained model and the rows to apply it to, their width checked against it."""
     model = _load_model(model_dir, (needs,))
+    command = {"transform": "encode"}.get(needs, needs)
     if isinstance(model, VAE) and model.config.n_classes:
         raise click.BadParameter(
-            f"a conditional VAE encodes and decodes with labels, which `aekit {needs}` does not "
+            f"a conditional VAE encodes and decodes with labels, which `aekit {command}` does not "
             "read; use VAE.transform(x, y=labels) / VAE.reconstruct(x, y=labels) from Python, "
             "or `aekit sample --label`",
             param_hint="'MODEL_DIR'",
@@ -1462,6 +1468,10 @@ def _image_shape(text: str | None, n_features: int) -> tuple[int, int] | None:
         raise click.BadParameter(
             f"{text!r} is not HxW, e.g. 28x28", param_hint="'--image-shape'"
         ) from None
+    if h < 1 or w < 1:
+        raise click.BadParameter(
+            f"{text!r}: height and width must be positive, e.g. 28x28", param_hint="'--image-shape'"
+        )
     if h * w != n_features:
         raise click.BadParameter(
             f"{h}x{w} = {h * w} pixels, but a sample has {n_features} features",

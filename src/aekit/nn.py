@@ -35,7 +35,12 @@ def parse_layers(spec: str | Sequence[int]) -> list[int]:
     list of int
     """
     if isinstance(spec, str):
-        parts = [p.strip() for p in spec.replace(",", "-").split("-") if p.strip()]
+        parts = [p.strip() for p in spec.strip().replace(",", "-").split("-")]
+        if "" in parts:  # '64,-3' or '64--3': a minus sign, or a separator twice
+            raise ValueError(
+                f"layer spec {spec!r} has an empty width; widths are positive integers "
+                "separated by single dashes or commas, like '784-1000-500-250-30'"
+            )
         try:
             sizes = [int(p) for p in parts]
         except ValueError:

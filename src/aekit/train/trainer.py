@@ -184,6 +184,13 @@ class TrainConfig:
 
         for name in ("epochs", "batch_size", "lbfgs_iters", "lr_step_epochs", "log_every"):
             positive(name)
+        # numpy's and torch's generators take 0 .. 2**63 - 1; say so here, by name.
+        if (
+            not isinstance(self.seed, numbers.Integral)
+            or isinstance(self.seed, bool)
+            or not 0 <= self.seed < 2**63
+        ):
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {self.seed!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
         if self.lr_schedule not in SCHEDULES:
