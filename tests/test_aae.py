@@ -245,11 +245,18 @@ def test_lbfgs_is_refused_for_phased_models():
         ({"prior": "gaussian_ring", "layers": [20, 8, 3]}, "2-D"),
         ({"adversarial_lr_scale": 0.0}, "adversarial_lr_scale"),
         ({"discriminator_layers": [0]}, "discriminator_layers"),
+        ({"discriminator_layers": [8, "x"]}, "list of widths"),
+        ({"discriminator_layers": "8-"}, "list of widths"),
     ],
 )
 def test_bad_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
         AAEConfig(**kwargs)
+
+
+def test_discriminator_widths_as_written_in_config_files():
+    assert AAEConfig(discriminator_layers=8).discriminator_layers == [8]
+    assert AAEConfig(discriminator_layers="64-32").discriminator_layers == [64, 32]
 
 
 def test_docstring_examples_of_the_new_models_run():

@@ -358,6 +358,8 @@ def test_digits_loader():
     assert np.all(np.abs(np.bincount(ds.y_test, minlength=10) - 0.25 * total) <= 1)
     again = load_dataset("digits")
     np.testing.assert_array_equal(again.y_test, ds.y_test)
+    with pytest.raises(ValueError, match="test_size must lie strictly between 0 and 1, got 'abc'"):
+        load_dataset("digits", test_size="abc")
     other = load_dataset("digits", seed=1, test_size=0.5)
     assert len(other.y_test) == 899
     assert not np.array_equal(load_dataset("digits", seed=1).y_test, ds.y_test)

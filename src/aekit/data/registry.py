@@ -495,8 +495,8 @@ def _load_digits(data_dir: Path | None = None, test_size: float = 0.25, seed: in
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    if not 0.0 < test_size < 1.0:
-        raise ValueError(f"digits: test_size must lie strictly between 0 and 1, got {test_size}.")
+    if not isinstance(test_size, int | float) or not 0.0 < test_size < 1.0:
+        raise ValueError(f"digits: test_size must lie strictly between 0 and 1, got {test_size!r}.")
     digits = load_digits()
     x = digits.data.astype(np.float32) / np.float32(16.0)  # pixel counts are 0..16
     x_train, x_test, y_train, y_test = train_test_split(

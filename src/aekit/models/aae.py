@@ -85,7 +85,16 @@ class AAEConfig:
 
     def __post_init__(self) -> None:
         self.layers = parse_layers(self.layers)
-        self.discriminator_layers = [int(w) for w in self.discriminator_layers]
+        widths = self.discriminator_layers
+        if isinstance(widths, int | str):  # "1000-1000" or 8 from a config file
+            widths = str(widths).replace(",", "-").split("-")
+        try:
+            self.discriminator_layers = [int(w) for w in widths]
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"discriminator_layers must be a list of widths like [1000, 1000] or "
+                f"'1000-1000', got {self.discriminator_layers!r}"
+            ) from None
         if any(w < 1 for w in self.discriminator_layers):
             raise ValueError(
                 f"discriminator_layers must be positive widths, got {self.discriminator_layers}"
