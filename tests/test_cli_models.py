@@ -13,6 +13,7 @@ from click.testing import CliRunner
 import aekit.cli
 import aekit.train
 from aekit.cli import main
+from aekit.data import load_dataset
 from aekit.io import load_model, load_tensors
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -186,12 +187,25 @@ def test_evaluate_reports_each_models_own_metrics(runner, tmp_path, model, extra
         assert abs(ours["test_error"] - float((loaded.predict(x) != y).mean())) < 0.05
 
 
-def test_conditional_vae_is_refused_by_commands_that_have_no_labels(runner, tmp_path):
+def test_conditional_vae_encodes_and_reconstructs_with_the_data_sets_labels(runner, tmp_path):
     run = tmp_path / "cvae"
     invoke(runner, train(run, "vae", "--layers", "auto-16-2", "--conditional"))
-    out = tmp_path / "z.npy"
-    result = invoke(runner, ["encode", run, "--data", "digits", "--out", out], 2)
-    assert "conditional VAE" in result.output and "y=labels" in result.output
+    model = load_model(run / "model")
+    ds = load_dataset("digits")
+    for command, method, split, x, y in [
+        ("encode", model.transform, "test", ds.x_test, ds.y_test),
+        ("reconstruct", model.reconstruct, "train", ds.x_train, ds.y_train),
+    ]:
+        out = tmp_path / f"{command}.npy"
+        args = [command, run, "--data", "digits", "--split", split, "--out", out]
+        invoke(runner, args)
+        np.testing.assert_allclose(np.load(out), method(x, y=y), rtol=1e-6, atol=1e-6)
+        # The label matters: the same rows under other labels give other outputs.
+        assert not np.allclose(np.load(out), method(x, y=(y + 1) % 10), atol=1e-4)
+    # A bare array has no labels to give.
+    np.save(tmp_path / "rows.npy", ds.x_test[:5])
+    result = invoke(runner, ["encode", run, "--data", tmp_path / "rows.npy", "--split", "all"], 2)
+    assert "conditional VAE" in result.output and "labelled data set" in result.output
 
 
 def test_config_file_names_the_model_and_its_settings(runner, tmp_path):

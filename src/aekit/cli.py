@@ -221,8 +221,10 @@ def _load_data(spec: dict[str, Any], hint: str = "'--data'"):
         raise click.BadParameter(_one_line(err), param_hint=hint) from None
 
 
-def _load_rows(name: str, data_dir: str | None, options: dict[str, Any], split: str) -> np.ndarray:
-    """The rows to encode or reconstruct, as float32.
+def _load_rows(
+    name: str, data_dir: str | None, options: dict[str, Any], split: str
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rows to encode or reconstruct, as float32, and their labels when the data has them.
 
     A file with ``--split all`` is read whole and in order (so output row i is input row i);
     otherwise the data set's train/test split is used, ``all`` meaning train then test.
@@ -234,13 +236,14 @@ def _load_rows(name: str, data_dir: str | None, options: dict[str, Any], split: 
             raise click.BadParameter(_one_line(err), param_hint="'--data'") from None
         # The same scaling as load_dataset: raw pixel bytes become intensities in [0, 1].
         scale = np.float32(255.0 if x.dtype == np.uint8 else 1.0)
-        return np.asarray(x, dtype=np.float32) / scale
+        return np.asarray(x, dtype=np.float32) / scale, None
     ds = _load_data(_data_spec(name, data_dir, options))
     if split == "train":
-        return ds.x_train
+        return ds.x_train, ds.y_train
     if split == "test":
-        return ds.x_test
-    return np.concatenate([ds.x_train, ds.x_test])
+        return ds.x_test, ds.y_test
+    labels = None if ds.y_train is None else np.concatenate([ds.y_train, ds.y_test])
+    return np.concatenate([ds.x_train, ds.x_test]), labels
 
 
 def _check_width(x: np.ndarray, model, what: str = "'--data'") -> None:
@@ -1208,19 +1211,21 @@ def _model_rows_inputs(fn: Callable) -> Callable:
 
 
 def _model_and_rows(model_dir, data_name, data_dir, data_option, split, needs: str):
-    """The trained model and the rows to apply it to, their width checked against it."""
+    """The trained model's ``needs`` method, ready to apply to rows, and the rows, their width
+    checked against the model. A conditional VAE gets each row's label from the data set."""
     model = _load_model(model_dir, (needs,))
-    command = {"transform": "encode"}.get(needs, needs)
-    if isinstance(model, VAE) and model.config.n_classes:
-        raise click.BadParameter(
-            f"a conditional VAE encodes and decodes with labels, which `aekit {command}` does not "
-            "read; use VAE.transform(x, y=labels) / VAE.reconstruct(x, y=labels) from Python, "
-            "or `aekit sample --label`",
-            param_hint="'MODEL_DIR'",
-        )
-    x = _load_rows(data_name, data_dir, _parse_data_options(data_option), split)
+    x, y = _load_rows(data_name, data_dir, _parse_data_options(data_option), split)
     _check_width(x, model)
-    return model, x
+    method = getattr(model, needs)
+    if isinstance(model, VAE) and model.config.n_classes:
+        if y is None:
+            raise click.BadParameter(
+                "a conditional VAE encodes and decodes with each row's label, and these rows "
+                "have none; pass a labelled data set (mnist, digits, an .npz holding x and y)",
+                param_hint="'--data'",
+            )
+        method = functools.partial(method, y=y)
+    return method, x
 
 
 @main.command(context_settings=CONTEXT_SETTINGS)
@@ -1237,10 +1242,11 @@ def _model_and_rows(model_dir, data_name, data_dir, data_option, split, needs: s
 def encode(model_dir, data_name, data_dir, data_option, split, out_path) -> None:
     """Write the codes of the data's rows under a trained model (one row per input row).
 
-    MODEL_DIR is a run directory of `aekit train` (its model/ is used) or a saved model.
+    MODEL_DIR is a run directory of `aekit train` (its model/ is used) or a saved model. A
+    conditional VAE encodes each row with its label from the data set.
     """
-    model, x = _model_and_rows(model_dir, data_name, data_dir, data_option, split, "transform")
-    codes = _apply_to_file(model.transform, x, out_path)
+    transform, x = _model_and_rows(model_dir, data_name, data_dir, data_option, split, "transform")
+    codes = _apply_to_file(transform, x, out_path)
     where = _write_array(codes, out_path)
     if out_path is not None:
         click.echo(f"wrote {len(x)} codes of size {codes.shape[1]} to {where}")
@@ -1260,10 +1266,11 @@ def encode(model_dir, data_name, data_dir, data_option, split, out_path) -> None
 def reconstruct(model_dir, data_name, data_dir, data_option, split, out_path) -> None:
     """Write the model's reconstructions of the data's rows (same shape as the input).
 
-    MODEL_DIR is a run directory of `aekit train` (its model/ is used) or a saved model.
+    MODEL_DIR is a run directory of `aekit train` (its model/ is used) or a saved model. A
+    conditional VAE reconstructs each row with its label from the data set.
     """
-    model, x = _model_and_rows(model_dir, data_name, data_dir, data_option, split, "reconstruct")
-    where = _write_array(_apply_to_file(model.reconstruct, x, out_path), out_path)
+    recon, x = _model_and_rows(model_dir, data_name, data_dir, data_option, split, "reconstruct")
+    where = _write_array(_apply_to_file(recon, x, out_path), out_path)
     click.echo(f"wrote {len(x)} reconstructions to {where}")
 
 
