@@ -109,9 +109,11 @@ def test_study_on_digits_reports_every_variant():
     out = run_study(ds, s, progress=False)
     res = out["results"]
     assert list(res) == ["plain AE", "beta-VAE (beta=1)", "AE + labels", "IB-AE (beta=0.1)"]
-    for metrics in res.values():
-        assert 0.0 <= metrics["knn_accuracy"] <= 1.0
-        assert metrics["test_squared_error"] > 0
+    # Every 4-d code separates the digits far above chance (0.1; measured 0.84-0.93) and
+    # reconstructs better than the mean image (4.74; PCA-4 2.44; measured 2.08-2.28).
+    for name, metrics in res.items():
+        assert metrics["knn_accuracy"] > 0.7, name
+        assert metrics["test_squared_error"] < 3.3, name
     # The label term does what it is for, even in a 4-d code.
     assert res["AE + labels"]["linear_probe_accuracy"] > res["plain AE"]["linear_probe_accuracy"]
     assert res["IB-AE (beta=0.1)"]["head_error"] < 0.15

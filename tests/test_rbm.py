@@ -83,10 +83,12 @@ def test_gaussian_visible_log_z_matches_numerical_integration():
 
 
 def test_ais_estimate_is_close_to_exact_log_z():
-    rbm = tiny_rbm(n_visible=20, n_hidden=8, seed=4, scale=0.5).float()
+    # Weights of scale 1 make the annealing path matter: 10 temperatures miss by about 0.08
+    # with a spread of 0.12, so fixed bounds (not ones that widen with the spread) are the test.
+    rbm = tiny_rbm(n_visible=20, n_hidden=8, seed=4, scale=1.0).float()
     exact = rbm.log_partition_exact()
     est, sd = rbm.log_partition_ais(n_betas=2000, n_runs=200, seed=0)
-    assert abs(est - exact) < max(4 * sd, 0.05), (est, exact, sd)
+    assert sd < 0.02 and abs(est - exact) < 0.03, (est, exact, sd)
 
 
 def test_cd1_gradient_points_along_exact_likelihood_gradient():

@@ -63,6 +63,9 @@ def test_kl_term_of_the_loss_matches_a_monte_carlo_estimate_from_the_posterior()
     mc = float(log_ratio.mean())
     se = float(log_ratio.std() / math.sqrt(len(log_ratio)))
     assert abs(float(terms["kl"]) - mc) < 4 * se
+    # And the closed form itself, 0.5 * sum(mu^2 + sigma^2 - 1 - log sigma^2), batch-averaged.
+    closed = 0.5 * (mu.double() ** 2 + log_var.double().exp() - 1 - log_var.double()).sum(-1)
+    assert float(terms["kl"]) == pytest.approx(float(closed.mean()), rel=1e-6)
     # The reconstruction term is the one-sample -log p(x|z): its mean over many draws is the
     # Monte Carlo expectation under q with a Bernoulli decoder written out by hand.
     with torch.no_grad():
