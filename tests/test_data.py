@@ -419,6 +419,35 @@ def test_object_arrays_are_refused(tmp_path):
         load_array(path)
 
 
+def test_files_that_are_not_what_their_suffix_says_are_named_not_unpickled(tmp_path):
+    for suffix in (".npy", ".npz"):
+        path = tmp_path / f"page{suffix}"
+        path.write_text("<html>404 Not Found</html>")  # a failed download saved as data
+        with pytest.raises(ValueError, match=f"is not a \\{suffix} file") as err:
+            load_array(path)
+        assert "allow_pickle" not in str(err.value)
+
+
+def test_a_damaged_npz_is_one_clear_error(tmp_path):
+    good = tmp_path / "xy.npz"
+    np.savez(good, x=np.arange(4000.0).reshape(1000, 4), y=np.zeros(1000))
+    data = good.read_bytes()
+    (tmp_path / "half.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="npz"):
+        load_array(tmp_path / "half.npz")
+    flipped = bytearray(data)
+    flipped[200] ^= 0xFF  # inside x's data: the CRC no longer matches
+    (tmp_path / "crc.npz").write_bytes(bytes(flipped))
+    with pytest.raises(ValueError, match=r"damaged \.npz"):
+        load_array(tmp_path / "crc.npz")
+
+
+def test_a_byte_order_mark_does_not_eat_the_first_row(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_text("1,2\n3,4\n5,6\n", encoding="utf-8-sig")
+    np.testing.assert_array_equal(load_array(path), [[1, 2], [3, 4], [5, 6]])
+
+
 def test_npz_keys(tmp_path):
     x = np.arange(12.0).reshape(4, 3)
     y = np.array([0, 1, 0, 1])

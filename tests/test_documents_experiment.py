@@ -2,6 +2,7 @@
 
 import io
 import json
+import shutil
 import tarfile
 
 import numpy as np
@@ -105,6 +106,19 @@ def test_a_rerun_resumes_from_the_saved_stages(run, archive):
     assert again["precision"] == results["precision"]
     with pytest.raises(ValueError, match="other settings"):
         run_documents(out, data_dir=archive, progress=False, overrides={**TINY, "lr": 1e-2})
+
+
+def test_a_stage_cut_off_between_its_writes_is_trained_again(run, archive, tmp_path):
+    out, results = run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    (copy / "AE-2" / "records.json").unlink()  # the model was saved, its records were not
+    again = run_documents(copy, data_dir=archive, progress=False, overrides=TINY)
+    assert again["precision"] == results["precision"]
+    assert (copy / "AE-2" / "records.json").is_file()
+    (copy / "features" / "features.json").write_text('{"bag_of')
+    with pytest.raises(ValueError, match=r"features\.json is not valid JSON.*delete"):
+        run_documents(copy, data_dir=archive, progress=False, overrides=TINY)
 
 
 def test_retrieve_finds_a_post_from_its_own_text(run, archive):

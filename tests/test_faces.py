@@ -28,6 +28,16 @@ def test_read_olivetti_orientation_and_scale(fake_olivetti):
     np.testing.assert_allclose(faces, images / 255.0, atol=1e-7)
 
 
+def test_faces_stored_as_floats_in_unit_range_are_not_scaled_again(fake_olivetti, tmp_path):
+    _, images = fake_olivetti
+    unit = np.stack([(im / 255.0).reshape(-1, order="F") for im in images], axis=1)
+    savemat(tmp_path / "float.mat", {"faces": unit})
+    np.testing.assert_allclose(read_olivetti(tmp_path / "float.mat"), images / 255.0, atol=1e-7)
+    savemat(tmp_path / "neg.mat", {"faces": unit - 0.5})
+    with pytest.raises(ValueError, match="negative"):
+        read_olivetti(tmp_path / "neg.mat")
+
+
 def test_faces25_split_by_person_and_standardized(fake_olivetti):
     root, _ = fake_olivetti
     parts = make_faces25(root / "olivetti" / "olivettifaces.mat", n_per_image=3, seed=1)

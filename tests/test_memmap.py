@@ -50,6 +50,18 @@ def test_rows_read_like_the_array_in_any_order(tmp_path):
     np.testing.assert_array_equal(view[[0, 39]].numpy(), x[[10, 49]])
 
 
+def test_a_copy_on_write_memmap_is_read_as_it_is_in_memory(tmp_path):
+    # mode "c" changes stay in this process's pages; reading the file would see the old rows.
+    x = make_data(50)
+    np.save(tmp_path / "cw.npy", x)
+    cow = np.load(tmp_path / "cw.npy", mmap_mode="c")
+    cow *= 0.5
+    np.testing.assert_array_equal(MemmapRows(cow)[[0, 49]].numpy(), x[[0, 49]] * 0.5)
+    torch.manual_seed(0)
+    model = Autoencoder(AutoencoderConfig(layers=[x.shape[1], 4]))
+    np.testing.assert_allclose(model.transform(cow), model.transform(np.asarray(cow)), rtol=1e-6)
+
+
 def test_memmap_goes_through_the_row_source_path(tmp_path):
     x = make_data(20)
     assert is_row_source(saved(tmp_path, x)) and is_row_source(MemmapRows(x))

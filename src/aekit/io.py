@@ -97,12 +97,16 @@ def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
         ) from None
 
 
-def read_json(path: str | Path) -> Any:
-    """Parse a JSON file; a corrupt one is a ValueError that names it."""
+def read_json(path: str | Path, fix: str = "") -> Any:
+    """Parse a JSON file; a corrupt one is a ValueError that names it (and ``fix``, the way
+    out, when the caller knows one)."""
     try:
         return json.loads(Path(path).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}); it is truncated or corrupt") from None
+        raise ValueError(
+            f"{path} is not valid JSON ({exc}); it is truncated or corrupt"
+            + (f": {fix}" if fix else "")
+        ) from None
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

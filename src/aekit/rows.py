@@ -222,6 +222,8 @@ def _file_layout(array: np.ndarray) -> tuple[str, int, int] | None:
     path = getattr(array, "filename", None)
     if not isinstance(array, np.memmap) or mm is None or path is None:
         return None
+    if getattr(array, "mode", None) == "c":
+        return None  # copy-on-write: changes made in memory never reach the file pread reads
     itemsize = array.dtype.itemsize
     if array.strides[1] != itemsize or array.strides[0] != itemsize * array.shape[1]:
         return None

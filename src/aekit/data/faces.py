@@ -47,7 +47,17 @@ def read_olivetti(path: str | Path) -> np.ndarray:
         raise ValueError(f"{path}: 'faces' has shape {faces.shape}, expected (4096, 400)")
     # Column-major pixels: each column reshapes to 64x64 in Fortran order.
     images = faces.T.reshape(-1, SIDE, SIDE, order="C").transpose(0, 2, 1)
-    return (images / 255.0).astype(np.float32)
+    # The file holds uint8 grey levels; a float copy already in [0, 1] is taken as it is.
+    if np.issubdtype(images.dtype, np.integer) or images.max() > 1:
+        if images.min() < 0 or images.max() > 255:
+            raise ValueError(
+                f"{path}: 'faces' holds values in [{images.min()}, {images.max()}]; expected "
+                "grey levels 0-255 (uint8) or intensities in [0, 1]"
+            )
+        return (images / 255.0).astype(np.float32)
+    if images.min() < 0:
+        raise ValueError(f"{path}: 'faces' holds negative values; expected intensities in [0, 1]")
+    return images.astype(np.float32)
 
 
 def transform_faces(

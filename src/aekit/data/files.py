@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,20 @@ def _check_exists(path: Path) -> None:
         )
 
 
+def _check_magic(path: Path, magic: tuple[bytes, ...], kind: str, writer: str) -> None:
+    """Refuse a file that is not what its suffix says (an HTML error page saved as .npz, say)
+    before numpy guesses at it: numpy would call it pickled data and suggest allow_pickle."""
+    with open(path, "rb") as f:
+        head = f.read(max(len(m) for m in magic))
+    if not head.startswith(magic):
+        raise ValueError(
+            f"{str(path)!r} is not a {kind} file (it does not start with the {kind} signature; "
+            f"first bytes {head[:8]!r}); write it with {writer}, or download it again"
+        )
+
+
 def _load_npy(path: Path, mmap: bool) -> np.ndarray:
+    _check_magic(path, (b"\x93NUMPY",), ".npy", "np.save")
     try:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except ValueError as err:
@@ -69,9 +83,11 @@ def _load_npy(path: Path, mmap: bool) -> np.ndarray:
 def _load_npz(
     path: Path, label_column: int | str | None, find_labels: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:
+    # A zip archive: a local file header, or the end record of an empty archive.
+    _check_magic(path, (b"PK\x03\x04", b"PK\x05\x06"), ".npz", "np.savez")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
         raise ValueError(
             f"cannot read {str(path)!r} as a .npz archive ({err}); was it written by np.savez?"
         ) from err
@@ -100,6 +116,10 @@ def _load_npz(
         try:
             x = archive[x_key]
             y = None if y_key is None else archive[y_key]
+        except (zipfile.BadZipFile, OSError, EOFError) as err:  # truncated, or a bad CRC
+            raise ValueError(
+                f"{str(path)!r} is a damaged .npz archive ({err}); write or download it again"
+            ) from None
         except ValueError as err:
             raise ValueError(
                 f"{str(path)!r} holds Python objects, which aekit does not unpickle; save "
@@ -143,7 +163,7 @@ def _first_bad_field(lines: list[tuple[int, str]], delim: str | None, n_cols: in
 def _load_text(path: Path) -> tuple[np.ndarray, list[str] | None]:
     """Parse a numeric text matrix; returns it and the header names, if there is a header."""
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # a BOM is not part of the first cell
     except UnicodeDecodeError as err:
         raise ValueError(
             f"{str(path)!r} is not a text file ({err}); give a .npy/.npz file for binary data."

@@ -30,8 +30,8 @@ resumes.
 
 from __future__ import annotations
 
-import json
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ from aekit.data import data_dir as resolve_data_dir
 from aekit.evaluate import RetrievalCurve, knn_accuracy, retrieval_curve, search
 from aekit.evaluate.hashing import HammingIndex
 from aekit.experiments.hinton2006 import open_run_folder, pretrain_rbms
-from aekit.io import atomic_write_json, load_model
+from aekit.io import atomic_write_json, load_model, read_json
 from aekit.models import DocumentAutoencoder, DocumentAutoencoderConfig
 from aekit.models.document import rescale_documents
 from aekit.train import TrainConfig, Trainer
@@ -88,7 +88,7 @@ def _features(out: Path, data_dir, n_words: int) -> dict[str, Any]:
     files = {k: out / f"{k}.npz" for k in ("train", "test")}
     meta_file = out / "features.json"
     if meta_file.is_file() and all(f.is_file() for f in files.values()):
-        meta = json.loads(meta_file.read_text())
+        meta = read_json(meta_file, fix=f"delete {out} and run again to recompute the features")
     else:
         root = resolve_data_dir(data_dir)
         if root is None:
@@ -111,8 +111,14 @@ def _features(out: Path, data_dir, n_words: int) -> dict[str, Any]:
         atomic_write_json(meta_file, meta)
     result = {"meta": meta}
     for name, f in files.items():
-        counts = sp.load_npz(f).tocsr()
-        labels = np.load(out / f"{name}_labels.npy")
+        try:
+            counts = sp.load_npz(f).tocsr()
+            labels = np.load(out / f"{name}_labels.npy", allow_pickle=False)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            raise ValueError(
+                f"the cached features in {out} cannot be read ({err}); delete {out} and run "
+                "again to recompute them"
+            ) from None
         keep = np.asarray(counts.sum(axis=1)).ravel() > 0
         result[name] = (counts[keep], labels[keep], np.flatnonzero(keep))
         result[f"{name}_dropped"] = int((~keep).sum())
@@ -143,11 +149,16 @@ def _train_model(
     layers = f"{s['n_words']}-{s['hidden']}-{code_dim}"
     cfg = DocumentAutoencoderConfig(layers=layers, code=code, vocabulary=vocabulary)
     t0 = time.perf_counter()
-    if (model_dir / "config.json").is_file():
+    # The saved model marks the stage done; its records and time are written before it, so a
+    # stage cut off between the writes is trained again (resuming its fine-tuning checkpoint).
+    done = [model_dir / "config.json", model_dir.parent / "records.json"]
+    done.append(model_dir.parent / "seconds.json")
+    if all(p.is_file() for p in done):
         _log(f"{name}: loaded from {model_dir}")
+        fix = f"delete {model_dir.parent} and run again to retrain {name}"
         model = load_model(model_dir)
-        records = json.loads((model_dir.parent / "records.json").read_text())
-        return model, records, json.loads((model_dir.parent / "seconds.json").read_text())
+        records = read_json(done[1], fix=fix)
+        return model, records, read_json(done[2], fix=fix)
     scaled = rescale_documents(x_train, cfg.input_length)
     if pretrain:
         rbm_cfgs = document_rbm_configs(cfg)
@@ -184,9 +195,9 @@ def _train_model(
         x_train, resume=(run_dir / "latest.json").is_file()
     )
     seconds = time.perf_counter() - t0
-    model.save(model_dir)
     atomic_write_json(model_dir.parent / "records.json", hist.records)
     atomic_write_json(model_dir.parent / "seconds.json", seconds)
+    model.save(model_dir)  # last: the stage's done marker
     return model, hist.records, seconds
 
 

@@ -36,7 +36,7 @@ import torch
 from aekit.baselines import LogisticPCA, PCABaseline
 from aekit.data import Dataset, load_dataset
 from aekit.evaluate import knn_accuracy, mean_squared_error_per_sample
-from aekit.io import atomic_write_json, load_model
+from aekit.io import atomic_write_json, load_model, read_json
 from aekit.models import Autoencoder, AutoencoderConfig
 from aekit.rbm import RBM, DBNConfig, RBMConfig
 from aekit.train import TrainConfig, Trainer, fit_rbm_layer
@@ -172,7 +172,7 @@ def open_run_folder(out: Path, wanted: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     settings_file = out / "settings.json"
     if settings_file.is_file():
-        found = json.loads(settings_file.read_text())
+        found = read_json(settings_file, fix="delete the run folder, or pass another --out")
         if found != json.loads(json.dumps(wanted)):
             plain = json.loads(json.dumps(wanted))
             diff = sorted(k for k in set(plain) | set(found) if found.get(k) != plain.get(k))
@@ -187,7 +187,7 @@ def open_run_folder(out: Path, wanted: dict[str, Any]) -> None:
 def _cached(path: Path, compute: Callable[[], Any]) -> Any:
     """JSON-cached stage: computed once, then read back (so a resumed run skips it)."""
     if path.is_file():
-        return json.loads(path.read_text())
+        return read_json(path, fix="delete it and run again to recompute that stage")
     value = compute()
     atomic_write_json(path, value)
     return value
