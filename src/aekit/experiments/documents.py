@@ -45,6 +45,7 @@ from aekit.data import data_dir as resolve_data_dir
 from aekit.evaluate import RetrievalCurve, knn_accuracy, retrieval_curve, search
 from aekit.evaluate.hashing import HammingIndex
 from aekit.experiments.hinton2006 import open_run_folder, pretrain_rbms
+from aekit.experiments.stages import timed_stage
 from aekit.io import atomic_write_json, load_model, read_json
 from aekit.models import DocumentAutoencoder, DocumentAutoencoderConfig
 from aekit.models.document import rescale_documents
@@ -148,7 +149,6 @@ def _train_model(
     model_dir = out / name.replace(" ", "-") / "model"
     layers = f"{s['n_words']}-{s['hidden']}-{code_dim}"
     cfg = DocumentAutoencoderConfig(layers=layers, code=code, vocabulary=vocabulary)
-    t0 = time.perf_counter()
     # The saved model marks the stage done; its records and time are written before it, so a
     # stage cut off between the writes is trained again (resuming its fine-tuning checkpoint).
     done = [model_dir / "config.json", model_dir.parent / "records.json"]
@@ -159,42 +159,45 @@ def _train_model(
         model = load_model(model_dir)
         records = read_json(done[1], fix=fix)
         return model, records, read_json(done[2], fix=fix)
-    scaled = rescale_documents(x_train, cfg.input_length)
-    if pretrain:
-        rbm_cfgs = document_rbm_configs(cfg)
-        bottom = pretrain_rbms(
-            rbm_cfgs[:-1], scaled, out / "pretrain" / "bottom", s["rbm_epochs"], seed, progress
+    clock: dict[str, float] = {}
+    # Summed over every process that worked on this model (a resumed run included).
+    with timed_stage(model_dir.parent / "timings.json", "train_s", clock):
+        scaled = rescale_documents(x_train, cfg.input_length)
+        if pretrain:
+            rbm_cfgs = document_rbm_configs(cfg)
+            bottom = pretrain_rbms(
+                rbm_cfgs[:-1], scaled, out / "pretrain" / "bottom", s["rbm_epochs"], seed, progress
+            )
+            h = scaled
+            for rbm in bottom:
+                h = rbm.transform(h)
+            top = pretrain_rbms(
+                rbm_cfgs[-1:],
+                h,
+                out / "pretrain" / f"top-{code}-{code_dim}",
+                s["rbm_epochs"],
+                seed + len(bottom),
+                progress,
+            )
+            model = DocumentAutoencoder(cfg).load_pretrained_layers([*bottom, *top])
+        else:
+            torch.manual_seed(seed)
+            model = DocumentAutoencoder(cfg)
+        train_cfg = TrainConfig(
+            epochs=s["finetune_epochs"],
+            batch_size=s["batch_size"],
+            lr=s["lr"],
+            lr_schedule="cosine",
+            val_fraction=1 / 12,
+            seed=seed,
+            progress=progress,
         )
-        h = scaled
-        for rbm in bottom:
-            h = rbm.transform(h)
-        top = pretrain_rbms(
-            rbm_cfgs[-1:],
-            h,
-            out / "pretrain" / f"top-{code}-{code_dim}",
-            s["rbm_epochs"],
-            seed + len(bottom),
-            progress,
+        run_dir = model_dir.parent / "finetune"
+        _log(f"{name}: fine-tuning {cfg.layers} ({code} code), {s['finetune_epochs']} epochs")
+        hist = Trainer(model, train_cfg, run_dir=run_dir).fit(
+            x_train, resume=(run_dir / "latest.json").is_file()
         )
-        model = DocumentAutoencoder(cfg).load_pretrained_layers([*bottom, *top])
-    else:
-        torch.manual_seed(seed)
-        model = DocumentAutoencoder(cfg)
-    train_cfg = TrainConfig(
-        epochs=s["finetune_epochs"],
-        batch_size=s["batch_size"],
-        lr=s["lr"],
-        lr_schedule="cosine",
-        val_fraction=1 / 12,
-        seed=seed,
-        progress=progress,
-    )
-    run_dir = model_dir.parent / "finetune"
-    _log(f"{name}: fine-tuning {cfg.layers} ({code} code), {s['finetune_epochs']} epochs")
-    hist = Trainer(model, train_cfg, run_dir=run_dir).fit(
-        x_train, resume=(run_dir / "latest.json").is_file()
-    )
-    seconds = time.perf_counter() - t0
+    seconds = clock["train_s"]
     atomic_write_json(model_dir.parent / "records.json", hist.records)
     atomic_write_json(model_dir.parent / "seconds.json", seconds)
     model.save(model_dir)  # last: the stage's done marker

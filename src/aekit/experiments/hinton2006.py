@@ -36,6 +36,7 @@ import torch
 from aekit.baselines import LogisticPCA, PCABaseline
 from aekit.data import Dataset, load_dataset
 from aekit.evaluate import knn_accuracy, mean_squared_error_per_sample
+from aekit.experiments.stages import timed_stage
 from aekit.io import atomic_write_json, load_model, read_json
 from aekit.models import Autoencoder, AutoencoderConfig
 from aekit.rbm import RBM, DBNConfig, RBMConfig
@@ -332,7 +333,7 @@ def run_experiment(
     ae_cfg = AutoencoderConfig(
         layers=layers, activation="logistic", code_activation="linear", likelihood=exp.likelihood
     )
-    t0 = time.perf_counter()
+    ledger = out / "timings.json"
     dbn = DBNConfig(
         layers=exp.layers,
         visible="gaussian" if exp.likelihood == "gaussian" else "bernoulli",
@@ -342,25 +343,24 @@ def run_experiment(
     reuse = None
     if reuse_pretraining is not None:
         reuse = _pretraining_to_reuse(Path(reuse_pretraining), exp, wanted)
-    rbms = pretrain_rbms(
-        dbn.rbm_configs(), x_train, out / "pretrain", s["rbm_epochs"], seed, progress, reuse
-    )
-    timings["pretrain_s"] = time.perf_counter() - t0
+    with timed_stage(ledger, "pretrain_s", timings):
+        rbms = pretrain_rbms(
+            dbn.rbm_configs(), x_train, out / "pretrain", s["rbm_epochs"], seed, progress, reuse
+        )
     deep = Autoencoder(ae_cfg).load_pretrained_layers(rbms)
     pre_err = mean_squared_error_per_sample(x_test, deep.reconstruct(x_test))
-    t0 = time.perf_counter()
-    records = finetune(
-        deep,
-        exp,
-        x_train,
-        out / "finetune",
-        s["finetune_epochs"],
-        seed,
-        progress,
-        bf16,
-        data.image_shape,
-    )
-    timings["finetune_s"] = time.perf_counter() - t0
+    with timed_stage(ledger, "finetune_s", timings):
+        records = finetune(
+            deep,
+            exp,
+            x_train,
+            out / "finetune",
+            s["finetune_epochs"],
+            seed,
+            progress,
+            bf16,
+            data.image_shape,
+        )
     code = layers[-1]
     results: dict[str, Any] = {
         "experiment": name,
@@ -422,21 +422,20 @@ def run_experiment(
             codes_2d[label] = np.asarray(v["codes"], dtype=np.float32)
 
     if ablation:
-        t0 = time.perf_counter()
         torch.manual_seed(seed)
         scratch = Autoencoder(ae_cfg)
-        scratch_records = finetune(
-            scratch,
-            exp,
-            x_train,
-            out / "no-pretraining",
-            s["finetune_epochs"],
-            seed,
-            progress,
-            bf16,
-            data.image_shape,
-        )
-        timings["no_pretraining_s"] = time.perf_counter() - t0
+        with timed_stage(ledger, "no_pretraining_s", timings):
+            scratch_records = finetune(
+                scratch,
+                exp,
+                x_train,
+                out / "no-pretraining",
+                s["finetune_epochs"],
+                seed,
+                progress,
+                bf16,
+                data.image_shape,
+            )
         methods[f"autoencoder ({code}), no pretraining"] = {
             "test_error": mean_squared_error_per_sample(x_test, scratch.reconstruct(x_test))
         }
