@@ -349,18 +349,16 @@ def run_experiment(
         )
     deep = Autoencoder(ae_cfg).load_pretrained_layers(rbms)
     pre_err = mean_squared_error_per_sample(x_test, deep.reconstruct(x_test))
-    with timed_stage(ledger, "finetune_s", timings):
-        records = finetune(
-            deep,
-            exp,
-            x_train,
-            out / "finetune",
-            s["finetune_epochs"],
-            seed,
-            progress,
-            bf16,
-            data.image_shape,
+
+    def tune(model: Autoencoder, folder: str) -> list[dict]:
+        """The protocol's fine-tuning, for the pretrained network and the ablation alike."""
+        epochs = s["finetune_epochs"]
+        return finetune(
+            model, exp, x_train, out / folder, epochs, seed, progress, bf16, data.image_shape
         )
+
+    with timed_stage(ledger, "finetune_s", timings):
+        records = tune(deep, "finetune")
     code = layers[-1]
     results: dict[str, Any] = {
         "experiment": name,
@@ -425,17 +423,7 @@ def run_experiment(
         torch.manual_seed(seed)
         scratch = Autoencoder(ae_cfg)
         with timed_stage(ledger, "no_pretraining_s", timings):
-            scratch_records = finetune(
-                scratch,
-                exp,
-                x_train,
-                out / "no-pretraining",
-                s["finetune_epochs"],
-                seed,
-                progress,
-                bf16,
-                data.image_shape,
-            )
+            scratch_records = tune(scratch, "no-pretraining")
         methods[f"autoencoder ({code}), no pretraining"] = {
             "test_error": mean_squared_error_per_sample(x_test, scratch.reconstruct(x_test))
         }
