@@ -20,7 +20,10 @@ Makhzani et al., "Adversarial Autoencoders" (arXiv:1511.05644).
    image fell into one cluster) and ``cluster_balance=1`` (12 clusters in use instead of 7;
    the error was about the same, 0.67 against 0.68). Later trials (10,000 images, 15 epochs;
    ``benchmarks/README.md``) put the adversarial phases at 0.3x (``--cluster-adversarial-scale``;
-   45% error against 70% at 0.1x).
+   45% error against 70% at 0.1x). With Adam's beta1 at 0.5 for every phase (the usual GAN
+   setting, ``--cluster-adam-beta1``) the phases can run at the full rate: 36.1% on 10,000
+   images for 30 epochs, 30.5% on all 60,000 for 40 epochs (0.3x with beta1 0.9: 43.3%).
+   These are the defaults now.
 
 3. ``--map``: a 784-512-512-2 AAE with the ring-of-10-Gaussians prior, trained ``--map-epochs``
    epochs; its test codes, coloured by digit, are drawn over the prior's density (Makhzani et
@@ -61,6 +64,7 @@ def fit(
     progress: bool,
     seed: int = 0,
     ema_decay: float | None = None,
+    adam_beta1: float = 0.9,
 ) -> float:
     cfg = TrainConfig(
         epochs=epochs,
@@ -70,6 +74,7 @@ def fit(
         seed=seed,
         ema_decay=ema_decay,
         progress=progress,
+        adam_betas=(adam_beta1, 0.999),
     )
     resume = (run_dir / "latest.json").is_file()
     t0 = time.perf_counter()
@@ -94,8 +99,14 @@ def main() -> int:
     p.add_argument(
         "--cluster-adversarial-scale",
         type=float,
-        default=0.3,
+        default=1.0,
         help="clustering AAE: adversarial phases' learning rate / the reconstruction's",
+    )
+    p.add_argument(
+        "--cluster-adam-beta1",
+        type=float,
+        default=0.5,
+        help="clustering AAE: Adam's beta1 for every phase (0.5 is the usual GAN setting)",
     )
     p.add_argument("--code-dim", type=int, default=8)
     p.add_argument("--hidden", type=int, default=512)
@@ -190,8 +201,10 @@ def main() -> int:
             ds.x_train,
             args.cluster_epochs,
             args.lr,
-            args.run_dir / f"clusters-adv{args.cluster_adversarial_scale:g}",
+            args.run_dir
+            / f"clusters-adv{args.cluster_adversarial_scale:g}-b{args.cluster_adam_beta1:g}",
             progress,
+            adam_beta1=args.cluster_adam_beta1,
         )
         c_train, c_test = clus.cluster(ds.x_train), clus.cluster(ds.x_test)
         err = cluster_error(c_train, ds.y_train, c_test, ds.y_test)
@@ -199,6 +212,7 @@ def main() -> int:
             "n_clusters": 16,
             "epochs": args.cluster_epochs,
             "adversarial_lr_scale": args.cluster_adversarial_scale,
+            "adam_beta1": args.cluster_adam_beta1,
             "cluster_balance": 1.0,
             "test_error": err,
             "paper_test_error": PAPER_CLUSTER_ERROR,
