@@ -52,6 +52,14 @@ def test_pipeline_writes_results_report_and_resumes(tiny, tmp_path):
     # Other settings in the same folder are refused instead of silently mixed.
     with pytest.raises(ValueError, match="other settings"):
         run_experiment("tiny", out, seed=1, progress=False)
+    # A cached stage that lacks what the run needs is named with the way out.
+    (out / "baselines.json").write_text("{}")
+    with pytest.raises(ValueError, match=r"baselines\.json lacks .*delete it"):
+        run_experiment("tiny", out, progress=False)
+    # Stage clocks are kept in the folder; the reruns only add their loading time.
+    clocks = json.loads((out / "timings.json").read_text())
+    assert set(clocks) == {"pretrain_s", "finetune_s", "no_pretraining_s"}
+    assert all(clocks[k] >= first["timings_s"][k] for k in clocks)
 
 
 def test_augmented_fine_tuning_is_recorded_and_guarded(tiny, tmp_path, monkeypatch):

@@ -413,7 +413,16 @@ def run_experiment(
                     found[label]["codes"] = model.encode(x_test).tolist()
         return found
 
-    for label, v in _cached(out / "baselines.json", baselines).items():
+    found = _cached(out / "baselines.json", baselines)
+    wanted_labels = [f"{m} ({k})" for k in exp.baseline_sizes for m in ("PCA", "logistic PCA")]
+    wanted_labels = [w for w in wanted_labels if exp.logistic_pca or not w.startswith("logistic")]
+    missing = [w for w in wanted_labels if w not in found]
+    if missing:  # a hand-edited or foreign cache; caught before the whole run's report
+        raise ValueError(
+            f"{out / 'baselines.json'} lacks {missing}: delete it and run again to recompute "
+            "the baselines"
+        )
+    for label, v in found.items():
         methods[label] = {"test_error": v["test_error"], "seconds": v["seconds"]}
         recon[label] = np.asarray(v["reconstructions"], dtype=np.float32)
         if "codes" in v:
