@@ -765,17 +765,7 @@ def _other_model_kwargs(
     else:  # the model's own default architecture, on the data's width
         default = config_cls().layers
         out["layers"] = [n_features, *default[1:]]
-    if isinstance(out.get("discriminator_layers"), str):
-        try:
-            out["discriminator_layers"] = [
-                int(w) for w in out["discriminator_layers"].replace(",", "-").split("-") if w
-            ]
-        except ValueError:
-            raise click.BadParameter(
-                f"{out['discriminator_layers']!r} is not a dash-separated list of widths, "
-                "e.g. 1000-1000",
-                param_hint="'--discriminator-layers'",
-            ) from None
+    # Width lists such as --discriminator-layers 1000-1000 are parsed by the model's config.
     return out
 
 

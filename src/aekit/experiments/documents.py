@@ -149,19 +149,17 @@ def _train_model(
     model_dir = out / name.replace(" ", "-") / "model"
     layers = f"{s['n_words']}-{s['hidden']}-{code_dim}"
     cfg = DocumentAutoencoderConfig(layers=layers, code=code, vocabulary=vocabulary)
-    # The saved model marks the stage done; its records and time are written before it, so a
-    # stage cut off between the writes is trained again (resuming its fine-tuning checkpoint).
-    done = [model_dir / "config.json", model_dir.parent / "records.json"]
-    done.append(model_dir.parent / "seconds.json")
-    if all(p.is_file() for p in done):
+    # The saved model marks the stage done; its records and stage clock are written before it,
+    # so a stage cut off between the writes is trained again (resuming its checkpoint).
+    records_file, ledger = model_dir.parent / "records.json", model_dir.parent / "timings.json"
+    if all(p.is_file() for p in (model_dir / "config.json", records_file, ledger)):
         _log(f"{name}: loaded from {model_dir}")
         fix = f"delete {model_dir.parent} and run again to retrain {name}"
         model = load_model(model_dir)
-        records = read_json(done[1], fix=fix)
-        return model, records, read_json(done[2], fix=fix)
+        return model, read_json(records_file, fix=fix), read_json(ledger, fix=fix)["train_s"]
     clock: dict[str, float] = {}
     # Summed over every process that worked on this model (a resumed run included).
-    with timed_stage(model_dir.parent / "timings.json", "train_s", clock):
+    with timed_stage(ledger, "train_s", clock):
         scaled = rescale_documents(x_train, cfg.input_length)
         if pretrain:
             rbm_cfgs = document_rbm_configs(cfg)
@@ -197,11 +195,9 @@ def _train_model(
         hist = Trainer(model, train_cfg, run_dir=run_dir).fit(
             x_train, resume=(run_dir / "latest.json").is_file()
         )
-    seconds = clock["train_s"]
-    atomic_write_json(model_dir.parent / "records.json", hist.records)
-    atomic_write_json(model_dir.parent / "seconds.json", seconds)
+    atomic_write_json(records_file, hist.records)
     model.save(model_dir)  # last: the stage's done marker
-    return model, hist.records, seconds
+    return model, hist.records, clock["train_s"]
 
 
 def _best_time(fn, repeats: int = 3) -> float:

@@ -414,9 +414,8 @@ def run_experiment(
         return found
 
     found = _cached(out / "baselines.json", baselines)
-    wanted_labels = [f"{m} ({k})" for k in exp.baseline_sizes for m in ("PCA", "logistic PCA")]
-    wanted_labels = [w for w in wanted_labels if exp.logistic_pca or not w.startswith("logistic")]
-    missing = [w for w in wanted_labels if w not in found]
+    kinds = ("PCA", "logistic PCA") if exp.logistic_pca else ("PCA",)
+    missing = [f"{m} ({k})" for k in exp.baseline_sizes for m in kinds if f"{m} ({k})" not in found]
     if missing:  # a hand-edited or foreign cache; caught before the whole run's report
         raise ValueError(
             f"{out / 'baselines.json'} lacks {missing}: delete it and run again to recompute "
