@@ -222,3 +222,22 @@ def test_config_file_names_the_model_and_its_settings(runner, tmp_path):
     config.write_text('[data]\nname = "digits"\n[model]\nname = "vae"\nprior = "gaussian"\n')
     result = invoke(runner, ["train", "--config", config, "--out", tmp_path / "r2"], 2)
     assert "--prior does not apply to --model vae" in result.output
+
+
+def test_clustering_aae_trains_with_its_suggested_betas_unless_the_file_sets_them(runner, tmp_path):
+    args = ["--layers", "auto-16-2", "--discriminator-layers", 8, "--n-clusters", 4]
+    out = invoke(runner, train(tmp_path / "run", "aae", *args)).output
+    assert "adam_betas = (0.5, 0.999)" in out
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["train_config"]["adam_betas"] == [0.5, 0.999]
+    assert load_model(tmp_path / "run" / "model").config.cluster_balance == 1.0
+    config = tmp_path / "run.toml"
+    config.write_text("[train]\nadam_betas = [0.9, 0.99]\n")
+    out = invoke(runner, [*train(tmp_path / "r2", "aae", *args), "--config", config]).output
+    assert "adam_betas = " not in out
+    run = json.loads((tmp_path / "r2" / "run.json").read_text())
+    assert run["train_config"]["adam_betas"] == [0.9, 0.99]
+    # The plain AAE keeps the trainer's default.
+    invoke(runner, train(tmp_path / "r3", "aae", "--layers", "auto-16-2"))
+    run = json.loads((tmp_path / "r3" / "run.json").read_text())
+    assert run["train_config"]["adam_betas"] == [0.9, 0.999]

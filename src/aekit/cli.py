@@ -1054,6 +1054,10 @@ def train(
     if labels is not None and "n_classes" in {f.name for f in fields(config_cls)}:
         model_kwargs.setdefault("n_classes", int(labels.max()) + 1)
     model_config = config_cls(**model_kwargs)
+    for key, value in model_cls.suggested_train_settings(model_config).items():
+        if key not in train_kwargs:  # the config file's value wins
+            train_kwargs[key] = value
+            click.echo(f"{key} = {value}: what this {model_name} trains best with (its docs)")
     if train_kwargs["augment_shift"] and train_kwargs.get("image_shape") is None:
         if data.image_shape is None:
             raise click.UsageError(

@@ -19,14 +19,18 @@ Unsupervised clustering (their Sec. 6): with ``n_clusters > 0`` the encoder outp
 softmax over ``n_clusters`` classes ``y`` and a continuous style ``z``; the decoder rebuilds
 ``x`` from ``[y, z]``; one discriminator matches ``y`` to one-hot samples of a uniform
 categorical, another ``z`` to the prior. The cluster of ``x`` is ``argmax y``. Train it with
-``TrainConfig(adam_betas=(0.5, 0.999))``: with the default beta1 of 0.9 the adversarial game
+``TrainConfig(adam_betas=(0.5, 0.999))`` (``aekit train`` does unless the config file sets
+``adam_betas``): with the default beta1 of 0.9 the adversarial game
 overshoots, clusters go unused, and the MNIST 16-cluster error was 43% against 30.5% (see
-``benchmarks/README.md``; ``cluster_balance=1`` helped too).
+``benchmarks/README.md``; ``cluster_balance=1`` helped too). Keep the style small: a style
+with room for the digit's identity competes with the cluster head for it (2-d: 24.5%; 5-d:
+30.5%).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
 import torch
@@ -62,15 +66,17 @@ class AAEConfig:
         need a 2-d code), or ``custom`` for a sampler passed to the model.
     n_clusters : int
         0 for the plain AAE; ``> 0`` for the unsupervised clustering variant.
-    cluster_balance : float
+    cluster_balance : float or None
         Clustering variant only; not in Makhzani et al. Weight of ``KL(mean_batch y ||
-        uniform)`` added to the generator phase. The per-sample discriminator cannot see how
-        the batch spreads over clusters, and the cheapest way for the encoder to make its
-        softmax look one-hot is to raise one logit's bias for every input: every image then
-        lands in one cluster and the softmax saturates, so no gradient leads out (seen on
-        MNIST and sklearn's digits). The batch-marginal entropy term of CatGAN (Springenberg,
-        ICLR 2016) removes that shortcut: on 10,000 MNIST images (20 epochs, adversarial
-        phases at 0.1x the learning rate) 12 of 16 clusters were in use with it, 7 without.
+        uniform)`` added to the generator phase; None (the default) means 1 with clusters and
+        0 without. The per-sample discriminator cannot see how the batch spreads over
+        clusters, and the cheapest way for the encoder to make its softmax look one-hot is to
+        raise one logit's bias for every input: every image then lands in one cluster and the
+        softmax saturates, so no gradient leads out (seen on MNIST and sklearn's digits).
+        The batch-marginal entropy term of CatGAN (Springenberg, ICLR 2016) removes that
+        shortcut: on 10,000 MNIST images (20 epochs, adversarial phases at 0.1x the learning
+        rate) 12 of 16 clusters were in use with it, 7 without; with the faster settings of
+        ``benchmarks/aae.py`` a run without it put every image in one cluster.
     reconstruction_lr_scale, adversarial_lr_scale : float
         Multipliers on the trainer's learning rate: the reconstruction phase, and the
         discriminator and generator phases.
@@ -82,7 +88,7 @@ class AAEConfig:
     discriminator_layers: list[int] = field(default_factory=lambda: [1000, 1000])
     prior: str = "gaussian"
     n_clusters: int = 0
-    cluster_balance: float = 0.0
+    cluster_balance: float | None = None
     reconstruction_lr_scale: float = 1.0
     adversarial_lr_scale: float = 1.0
 
@@ -106,6 +112,10 @@ class AAEConfig:
         get_likelihood(self.likelihood)
         if self.prior != "custom":
             make_prior(self.prior, self.code_dim)  # validates the name and the dimension
+        if self.cluster_balance is None:
+            self.cluster_balance = 1.0 if self.n_clusters else 0.0
+        if isinstance(self.cluster_balance, bool) or not isinstance(self.cluster_balance, Real):
+            raise TypeError(f"cluster_balance must be a number, got {self.cluster_balance!r}")
         if not self.cluster_balance >= 0:
             raise ValueError(f"cluster_balance must be >= 0, got {self.cluster_balance}")
         if self.n_clusters < 0 or self.n_clusters == 1:
@@ -173,6 +183,11 @@ class AdversarialAutoencoder(EncoderDecoder):
             self.cluster_discriminator = discriminator(
                 k, config.discriminator_layers, config.activation
             )
+
+    @classmethod
+    def suggested_train_settings(cls, config: AAEConfig) -> dict:
+        """Adam's beta1 at 0.5 for the clustering variant (module docstring)."""
+        return {"adam_betas": (0.5, 0.999)} if config.n_clusters else {}
 
     # Forward paths ---------------------------------------------------------------------------
 

@@ -158,6 +158,12 @@ class Model(nn.Module):
             self.train(was_training)
 
     @classmethod
+    def suggested_train_settings(cls, config) -> dict:
+        """TrainConfig fields this model trains best with, for a caller (the CLI) to use where
+        the user set nothing; the trainer itself stays model-agnostic. None by default."""
+        return {}
+
+    @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device = "cpu"):
         """Load a model saved with :meth:`save`; raises if it is another model type."""
         model = load_model(path, map_location)
