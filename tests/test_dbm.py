@@ -90,7 +90,11 @@ def test_pretrained_and_trained_dbm_raises_the_likelihood(tmp_path):
     protos = rng.random((3, 10)) < 0.5
     x = (protos[rng.integers(0, 3, 400)] ^ (rng.random((400, 10)) < 0.05)).astype(np.float32)
     cfg = DBMConfig(n_visible=10, n_hidden1=8, n_hidden2=4, n_chains=50, weight_decay=0.0)
-    dbm = pretrain_dbm(cfg, x, {"epochs": 20, "lr": 0.05, "progress": False})
+    # Short pretraining leaves the joint training room to show: after 20 pretraining epochs
+    # the model sits near the entropy floor and joint training moved it by -0.3 to +0.2 nats
+    # with the seed (and with the machine's float path), so no direction could be asserted.
+    torch.manual_seed(0)
+    dbm = pretrain_dbm(cfg, x, {"epochs": 5, "lr": 0.05, "progress": False})
     v = torch.from_numpy(x)
 
     def mean_log_p(model):
@@ -112,9 +116,9 @@ def test_pretrained_and_trained_dbm_raises_the_likelihood(tmp_path):
     ).fit(x)
     trained = mean_log_p(dbm)
     uniform = -10 * np.log(2)
-    # Entropy floor: about 10 * H(0.05) + log 3 = 3.1 nats. Measured: uniform -6.93,
-    # pretrained -3.72, trained -3.48.
-    assert pretrained > uniform + 2.5 and trained > pretrained and trained > -4.0, (
+    # Entropy floor: about 10 * H(0.05) + log 3 = 3.1 nats. Measured over torch seeds 0-5:
+    # uniform -6.93, pretrained -4.72 to -4.75, trained -4.52 to -4.32 (a gain of 0.23-0.41).
+    assert pretrained > uniform + 1.5 and trained > pretrained + 0.1, (
         uniform,
         pretrained,
         trained,
