@@ -256,11 +256,13 @@ def test_conditional_vae_learns_the_label_dependent_part_of_the_data():
     x = np.abs(protos[y] - (rng.random((2000, 20)) < 0.05)).astype(np.float32)
     flip_entropy = 20 * -(0.05 * math.log(0.05) + 0.95 * math.log(0.95))  # true -log p(x|y)
     cfg = TrainConfig(epochs=25, batch_size=100, lr=3e-3, val_fraction=0, progress=False)
+    torch.manual_seed(0)  # before the model: its initial weights are part of the run
     cvae = VAE(layers="20-32-2", n_classes=4)
-    torch.manual_seed(0)
     Trainer(cvae, cfg).fit(x[:1500], y_train=y[:1500])
     nll = -cvae.log_likelihood(x[1500:], k=200, y=y[1500:], seed=0).mean()
-    assert nll < flip_entropy + 1.5  # near the true conditional entropy of 3.97 nats
+    # Near the true conditional entropy of 3.97 nats: measured 3.887-3.891 over torch seeds 0-5
+    # (the 500 test rows carry fewer flips than average).
+    assert nll < flip_entropy + 0.5
 
 
 def test_kl_warmup_weight_follows_the_schedule_and_survives_save_and_load(tmp_path):
@@ -347,7 +349,8 @@ def test_training_reduces_the_bound_to_near_the_true_log_likelihood():
     assert history.records[-1]["val_nelbo"] < history.records[0]["val_nelbo"]
     nll = -model.log_likelihood(x[2000:], k=200, seed=0).mean()
     # A continuous code only approximates the discrete mixture (measured: 6.33 against 6.02,
-    # with independent pixels at 11.09): most of the 5 nats of structure must be captured.
+    # with independent pixels at 11.09; 0.30-0.35 nats above the truth over torch seeds 0-7):
+    # most of the 5 nats of structure must be captured.
     truth, indep = true_nll[2000:].mean(), indep_nll[2000:].mean()
     assert truth - 0.05 < nll < truth + 0.5
     assert (indep - nll) / (indep - truth) > 0.85
