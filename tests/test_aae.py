@@ -157,6 +157,8 @@ def test_adversarial_training_matches_the_codes_to_the_prior():
     plain = Autoencoder(AutoencoderConfig(layers=[64, 128, 2], activation="relu"))
     Trainer(plain, cfg).fit(ds.x_train)
     z_plain = plain.transform(ds.x_test)
+    # Measured over seeds 0-4: MMD^2 0.0001-0.0099 (plain 1.15-1.49); |mean| <= 0.09 and
+    # |std - 1| <= 0.14.
     assert mmd2(z, prior) < 0.03
     assert mmd2(z_plain, prior) > 5 * mmd2(z, prior)
     np.testing.assert_allclose(z.mean(0), 0.0, atol=0.25)
