@@ -114,8 +114,10 @@ def test_study_on_digits_reports_every_variant():
     for name, metrics in res.items():
         assert metrics["knn_accuracy"] > 0.7, name
         assert metrics["test_squared_error"] < 3.3, name
-    # The label term does what it is for, even in a 4-d code.
-    assert res["AE + labels"]["linear_probe_accuracy"] > res["plain AE"]["linear_probe_accuracy"]
+    # The label term does what it is for, even in a 4-d code. Measured over seeds 0-3: linear
+    # probe 0.87-0.92 with it, 0.77-0.82 without (gap 0.06-0.14); IB head error 0.084-0.107.
+    probe = {name: metrics["linear_probe_accuracy"] for name, metrics in res.items()}
+    assert probe["AE + labels"] > probe["plain AE"] + 0.03, probe
     assert res["IB-AE (beta=0.1)"]["head_error"] < 0.15
     assert "head_error" not in res["beta-VAE (beta=1)"]  # it has no trained head
     with pytest.raises(ValueError, match="labels"):
