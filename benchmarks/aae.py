@@ -144,6 +144,8 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/aae.json"))
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args()
+    if args.cluster_eval_every < 0:
+        p.error("--cluster-eval-every must be >= 0 (0: only the final test error)")
     ds = load_mnist(args.quick)
     if ds is None:
         return 0
