@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import aekit.sklearn
+import aekit.sklearn._autoencoders
 from aekit.sklearn import (
     AutoencoderTransformer,
     ContractiveAutoencoderTransformer,
@@ -85,7 +85,7 @@ def test_variants_only_change_defaults(cls):
 def test_docstring_examples_run():
     finder = doctest.DocTestFinder()
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
-    tests = [t for t in finder.find(aekit.sklearn) if t.examples]
+    tests = [t for t in finder.find(aekit.sklearn._autoencoders) if t.examples]
     assert len(tests) == 4
     for test in tests:
         runner.run(test)
