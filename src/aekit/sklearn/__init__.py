@@ -4,6 +4,7 @@ The implementations live in private modules, one per model family:
 
 - ``_autoencoders``: :class:`AutoencoderTransformer` and its sparse, denoising and
   contractive variants.
+- ``_outlier``: :class:`AutoencoderOutlierDetector`.
 """
 
 from aekit.sklearn._autoencoders import (
@@ -12,8 +13,10 @@ from aekit.sklearn._autoencoders import (
     DenoisingAutoencoderTransformer,
     SparseAutoencoderTransformer,
 )
+from aekit.sklearn._outlier import AutoencoderOutlierDetector
 
 __all__ = [
+    "AutoencoderOutlierDetector",
     "AutoencoderTransformer",
     "ContractiveAutoencoderTransformer",
     "DenoisingAutoencoderTransformer",
