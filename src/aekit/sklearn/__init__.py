@@ -4,7 +4,8 @@ The implementations live in private modules, one per model family:
 
 - ``_autoencoders``: :class:`AutoencoderTransformer` and its sparse, denoising and
   contractive variants.
-- ``_outlier``: :class:`AutoencoderOutlierDetector`.
+- ``_documents``: :class:`DocumentAutoencoderTransformer` (word counts, sparse input).
+- ``_outlier``: :class:`AutoencoderOutlierDetector`, :class:`DocumentOutlierDetector`.
 """
 
 from aekit.sklearn._autoencoders import (
@@ -13,12 +14,15 @@ from aekit.sklearn._autoencoders import (
     DenoisingAutoencoderTransformer,
     SparseAutoencoderTransformer,
 )
-from aekit.sklearn._outlier import AutoencoderOutlierDetector
+from aekit.sklearn._documents import DocumentAutoencoderTransformer
+from aekit.sklearn._outlier import AutoencoderOutlierDetector, DocumentOutlierDetector
 
 __all__ = [
     "AutoencoderOutlierDetector",
     "AutoencoderTransformer",
     "ContractiveAutoencoderTransformer",
     "DenoisingAutoencoderTransformer",
+    "DocumentAutoencoderTransformer",
+    "DocumentOutlierDetector",
     "SparseAutoencoderTransformer",
 ]

@@ -36,9 +36,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from aekit.regularizers import CORRUPTIONS
 from aekit.sklearn._autoencoders import AutoencoderTransformer
+from aekit.sklearn._documents import DocumentAutoencoderTransformer, check_counts
+from aekit.sklearn._fitting import TRAINING_CONSTRAINTS
 from aekit.train.trainer import OPTIMIZERS
 
-__all__ = ["AutoencoderOutlierDetector", "outlier_offset"]
+__all__ = ["AutoencoderOutlierDetector", "DocumentOutlierDetector", "outlier_offset"]
 
 _ACTIVATIONS = {"logistic", "tanh", "relu", "linear"}
 SCALINGS = ("standard", "minmax")
@@ -75,7 +77,108 @@ def outlier_offset(training_scores: np.ndarray, contamination: float | str) -> f
     return float(np.percentile(scores, 100.0 * contamination))
 
 
-class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
+class _BaseOutlierDetector(OutlierMixin, BaseEstimator):
+    """The outlier-detector contract over an ensemble of fitted transformers; subclasses say
+    how to validate and prepare ``X``, build a member, and turn members' outputs into scores."""
+
+    def fit(self, X, y=None):
+        """Train the autoencoders on ``X`` and set the threshold ``offset_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, mostly normal; a fraction ``contamination`` may be outliers.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted detector.
+        """
+        self._validate_params()
+        X = self._validate(X, reset=True)
+        self._fit_input(X)
+        X = self._prepare(X)
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=int(self.n_estimators))
+        self.estimators_ = []
+        not_converged = False
+        for seed in seeds:
+            member = self._make_member(int(seed))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
+                member.fit(X)
+            not_converged |= any(issubclass(w.category, ConvergenceWarning) for w in caught)
+            self.estimators_.append(member)
+        if not_converged:
+            warnings.warn(
+                f"{type(self).__name__}: early stopping did not trigger within max_epochs="
+                f"{self.max_epochs}; the held-out error was still improving. Raise max_epochs "
+                "to train longer.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        outputs = self._member_outputs(X)
+        self._fit_statistics(outputs)
+        self.offset_ = outlier_offset(self._scores(outputs), self.contamination)
+        return self
+
+    def _fit_input(self, X) -> None:
+        """Learn what ``_prepare`` needs (the scaling); nothing by default."""
+
+    def _prepare(self, X):
+        return X
+
+    def _fit_statistics(self, outputs: list) -> None:
+        """Learn what ``_scores`` needs from the training outputs; nothing by default."""
+
+    def _check_X(self, X):
+        check_is_fitted(self)
+        return self._prepare(self._validate(X, reset=False))
+
+    def score_samples(self, X) -> np.ndarray:
+        """Normality score: minus the anomaly score (higher is more normal).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,), dtype float64
+            Minus the reconstruction error averaged over the ensemble.
+        """
+        return self._scores(self._member_outputs(self._check_X(X)))
+
+    def decision_function(self, X) -> np.ndarray:
+        """``score_samples(X) - offset_``: negative for outliers, non-negative for inliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,), dtype float64
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X) -> np.ndarray:
+        """``-1`` for outliers (``decision_function < 0``) and ``+1`` for inliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), dtype int
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+
+class AutoencoderOutlierDetector(_BaseOutlierDetector):
     """Outlier detection by the reconstruction error of a small autoencoder ensemble.
 
     ``n_estimators`` autoencoders of widths ``(n_features, *hidden_layer_sizes,
@@ -252,50 +355,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         self.device = device
         self.verbose = verbose
 
-    # Fitting ---------------------------------------------------------------------------------
-
-    def fit(self, X, y=None):
-        """Train the autoencoders on ``X`` and set the threshold ``offset_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data, mostly normal; a fraction ``contamination`` may be outliers.
-        y : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        self : object
-            The fitted detector.
-        """
-        self._validate_params()
-        X = validate_data(self, X, dtype=np.float64)
-        self._fit_scaling(X)
-        Xs = self._scale(X)
-        rng = check_random_state(self.random_state)
-        seeds = rng.randint(np.iinfo(np.int32).max, size=int(self.n_estimators))
-        self.estimators_ = []
-        not_converged = False
-        for seed in seeds:
-            member = self._make_member(int(seed))
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", ConvergenceWarning)
-                member.fit(Xs)
-            not_converged |= any(issubclass(w.category, ConvergenceWarning) for w in caught)
-            self.estimators_.append(member)
-        if not_converged:
-            warnings.warn(
-                f"{type(self).__name__}: early stopping did not trigger within max_epochs="
-                f"{self.max_epochs}; the held-out error was still improving. Raise max_epochs "
-                "to train longer.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        residuals = self._squared_residuals(Xs)  # one (n_samples, n_features) per member
-        self.feature_error_ = np.stack([r.mean(0) for r in residuals])
-        self.offset_ = outlier_offset(self._scores(residuals), self.contamination)
-        return self
+    def _validate(self, X, reset: bool) -> np.ndarray:
+        return validate_data(self, X, dtype=np.float64, reset=reset)
 
     def _make_member(self, seed: int) -> AutoencoderTransformer:
         return AutoencoderTransformer(
@@ -319,7 +380,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             verbose=self.verbose,
         )
 
-    def _fit_scaling(self, X: np.ndarray) -> None:
+    def _fit_input(self, X: np.ndarray) -> None:
         n = X.shape[1]
         if self.scaling == "standard":
             shift, scale = X.mean(0), X.std(0)
@@ -331,18 +392,21 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         self.shift_ = shift
         self.scale_ = np.where(scale > 0, scale, 1.0)
 
-    def _scale(self, X: np.ndarray) -> np.ndarray:
+    def _prepare(self, X: np.ndarray) -> np.ndarray:
         return ((X - self.shift_) / self.scale_).astype(np.float32)
 
     # Scoring ---------------------------------------------------------------------------------
 
-    def _squared_residuals(self, Xs: np.ndarray) -> list[np.ndarray]:
+    def _member_outputs(self, Xs: np.ndarray) -> list[np.ndarray]:
         """``(x - x_hat)^2`` per member, each ``(n_samples, n_features)``, float64."""
         out = []
         for member in self.estimators_:
             recon = member.model_.reconstruct(Xs)  # (n_samples, n_features)
             out.append((recon.astype(np.float64) - Xs) ** 2)
         return out
+
+    def _fit_statistics(self, outputs: list[np.ndarray]) -> None:
+        self.feature_error_ = np.stack([r.mean(0) for r in outputs])
 
     def _scores(self, residuals: list[np.ndarray]) -> np.ndarray:
         """Minus the member-averaged anomaly score, ``(n_samples,)`` float64."""
@@ -354,46 +418,153 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             errors.append(r.sum(1))
         return -np.mean(errors, axis=0)
 
-    def _check_X(self, X) -> np.ndarray:
-        check_is_fitted(self)
-        return self._scale(validate_data(self, X, dtype=np.float64, reset=False))
 
-    def score_samples(self, X) -> np.ndarray:
-        """Normality score: minus the anomaly score (higher is more normal).
+class DocumentOutlierDetector(_BaseOutlierDetector):
+    """Outlier detection for word counts: the cross-entropy of document autoencoders.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
+    ``n_estimators`` :class:`DocumentAutoencoderTransformer` networks are trained on the
+    training documents; a document's anomaly score is the cross-entropy between its word
+    distribution and the reconstruction (nats per word), averaged over them. Takes scipy
+    sparse matrices as a vectorizer returns them.
 
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,), dtype float64
-            Minus the reconstruction error (``anomaly_score``) averaged over the ensemble.
-        """
-        return self._scores(self._squared_residuals(self._check_X(X)))
+    Parameters
+    ----------
+    n_components : int, default=10
+        Code width.
+    hidden_layer_sizes : tuple of int, default=(250,)
+        Widths of the encoder's logistic hidden layers.
+    n_estimators : int, default=3
+        Networks in the ensemble, each from its own seed.
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        As for :class:`AutoencoderOutlierDetector`: a fraction sets ``offset_`` to that
+        quantile of the training scores, ``"auto"`` to Tukey's upper fence of the training
+        cross-entropies.
+    input_length : float or None, default=100.0
+        Documents are rescaled to this many words before the first layer.
+    weight_decay : float, default=0.0
+        ``lambda`` of ``lambda / 2 * sum ||W||^2``.
+    max_epochs : int, default=10
+        Maximum number of passes over the training documents per network.
+    batch_size : int, default=64
+        Minibatch size.
+    learning_rate : float, default=1e-3
+        Adam's step size.
+    optimizer : {"adam", "sgd", "lbfgs"}, default="adam"
+        The optimizer.
+    early_stopping : bool, default=False
+        Keep each network's weights of the epoch with the best held-out cross-entropy.
+    validation_fraction : float, default=0.1
+        Fraction of the training documents held out when ``early_stopping`` is True.
+    n_iter_no_change : int, default=3
+        Patience of early stopping, in epochs.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every network; the same integer gives identical scores.
+    device : str, default="cpu"
+        Torch device.
+    verbose : bool, default=False
+        Show a progress bar while training.
 
-    def decision_function(self, X) -> np.ndarray:
-        """``score_samples(X) - offset_``: negative for outliers, non-negative for inliers.
+    Attributes
+    ----------
+    estimators_ : list of DocumentAutoencoderTransformer
+        The fitted networks.
+    offset_ : float
+        Threshold on ``score_samples``.
+    n_features_in_ : int
+        Vocabulary size seen during :term:`fit`.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> from aekit.sklearn import DocumentOutlierDetector
+    >>> rng = np.random.default_rng(0)
+    >>> topic = rng.dirichlet(np.full(40, 0.1))  # the training documents' one topic
+    >>> docs = sp.csr_matrix(rng.multinomial(50, topic, size=200).astype(float))
+    >>> det = DocumentOutlierDetector(n_components=2, max_epochs=20, random_state=0).fit(docs)
+    >>> other = sp.csr_matrix(rng.multinomial(50, np.full(40, 1 / 40), size=5).astype(float))
+    >>> bool(det.score_samples(other).max() < np.median(det.score_samples(docs)))
+    True
+    """
 
-        Returns
-        -------
-        decision : ndarray of shape (n_samples,), dtype float64
-        """
-        return self.score_samples(X) - self.offset_
+    _parameter_constraints: ClassVar[dict] = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "input_length": [Interval(Real, 0, None, closed="neither"), None],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        **TRAINING_CONSTRAINTS,
+    }
 
-    def predict(self, X) -> np.ndarray:
-        """``-1`` for outliers (``decision_function < 0``) and ``+1`` for inliers.
+    def __init__(
+        self,
+        n_components: int = 10,
+        *,
+        hidden_layer_sizes: tuple[int, ...] = (250,),
+        n_estimators: int = 3,
+        contamination: float | str = "auto",
+        input_length: float | None = 100.0,
+        weight_decay: float = 0.0,
+        max_epochs: int = 10,
+        batch_size: int = 64,
+        learning_rate: float = 1e-3,
+        optimizer: str = "adam",
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 3,
+        random_state=None,
+        device: str = "cpu",
+        verbose: bool = False,
+    ) -> None:
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.n_estimators = n_estimators
+        self.contamination = contamination
+        self.input_length = input_length
+        self.weight_decay = weight_decay
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
+    def _validate(self, X, reset: bool):
+        X = validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=reset)
+        return check_counts(X)
 
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,), dtype int
-        """
-        return np.where(self.decision_function(X) < 0, -1, 1)
+    def _make_member(self, seed: int) -> DocumentAutoencoderTransformer:
+        return DocumentAutoencoderTransformer(
+            n_components=self.n_components,
+            hidden_layer_sizes=self.hidden_layer_sizes,
+            input_length=self.input_length,
+            weight_decay=self.weight_decay,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            optimizer=self.optimizer,
+            early_stopping=self.early_stopping,
+            validation_fraction=self.validation_fraction,
+            n_iter_no_change=self.n_iter_no_change,
+            random_state=seed,
+            device=self.device,
+            verbose=self.verbose,
+        )
+
+    def _member_outputs(self, X) -> list[np.ndarray]:
+        """Cross-entropy per document and member, nats per word, float64."""
+        return [m.model_.reconstruction_error(X).astype(np.float64) for m in self.estimators_]
+
+    def _scores(self, outputs: list[np.ndarray]) -> np.ndarray:
+        return -np.mean(outputs, axis=0)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.positive_only = True
+        return tags
