@@ -6,6 +6,8 @@ The implementations live in private modules, one per model family:
   contractive variants.
 - ``_documents``: :class:`DocumentAutoencoderTransformer` (word counts, sparse input).
 - ``_outlier``: :class:`AutoencoderOutlierDetector`, :class:`DocumentOutlierDetector`.
+- ``_vae``: :class:`VAETransformer`.
+- ``_rbm``: :class:`RBMTransformer` (one RBM or a deep belief net).
 """
 
 from aekit.sklearn._autoencoders import (
@@ -16,6 +18,8 @@ from aekit.sklearn._autoencoders import (
 )
 from aekit.sklearn._documents import DocumentAutoencoderTransformer
 from aekit.sklearn._outlier import AutoencoderOutlierDetector, DocumentOutlierDetector
+from aekit.sklearn._rbm import RBMTransformer
+from aekit.sklearn._vae import VAETransformer
 
 __all__ = [
     "AutoencoderOutlierDetector",
@@ -24,5 +28,7 @@ __all__ = [
     "DenoisingAutoencoderTransformer",
     "DocumentAutoencoderTransformer",
     "DocumentOutlierDetector",
+    "RBMTransformer",
     "SparseAutoencoderTransformer",
+    "VAETransformer",
 ]

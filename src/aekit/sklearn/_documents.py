@@ -11,7 +11,6 @@ sparse: the trainer and the batched transforms densify one minibatch at a time.
 
 from __future__ import annotations
 
-import inspect
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -24,7 +23,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from aekit.models.document import CODE_TYPES, DocumentAutoencoder, DocumentAutoencoderConfig
 from aekit.sklearn._fitting import (
     TRAINING_CONSTRAINTS,
-    TRAINING_PARAMETERS_DOC,
+    fill_training_doc,
     fit_network,
     hidden_sizes,
     writable,
@@ -271,16 +270,4 @@ class DocumentAutoencoderTransformer(
         return tags
 
 
-def _fill_training_doc(cls: type) -> None:
-    if not cls.__doc__:  # None under python -OO
-        return
-    defaults = {
-        name: p.default
-        for name, p in inspect.signature(cls.__init__).parameters.items()
-        if name != "self"
-    }
-    cls.__doc__ = cls.__doc__.replace("{training}", TRAINING_PARAMETERS_DOC.format(**defaults))
-    cls.__doc__ = cls.__doc__.replace("{{", "{").replace("}}", "}")
-
-
-_fill_training_doc(DocumentAutoencoderTransformer)
+fill_training_doc(DocumentAutoencoderTransformer)

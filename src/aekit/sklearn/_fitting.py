@@ -4,6 +4,7 @@ and the parameters that describe that training."""
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable
 from numbers import Integral, Real
@@ -141,3 +142,17 @@ def writable(x: np.ndarray) -> np.ndarray:
     # torch.from_numpy warns on read-only arrays (e.g. memory maps); the copy is cheap next to
     # a forward pass and leaves the caller's array untouched.
     return x if not isinstance(x, np.ndarray) or x.flags.writeable else x.copy()
+
+
+def fill_training_doc(cls: type) -> type:
+    """Put the shared training parameters, with ``cls``'s defaults, in place of
+    ``{training}`` in its docstring (which writes literal braces doubled)."""
+    if cls.__doc__:  # None under python -OO
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(cls.__init__).parameters.items()
+            if name != "self"
+        }
+        doc = cls.__doc__.replace("{training}", TRAINING_PARAMETERS_DOC.format(**defaults))
+        cls.__doc__ = doc.replace("{{", "{").replace("}}", "}")
+    return cls
