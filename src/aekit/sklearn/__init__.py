@@ -8,6 +8,8 @@ The implementations live in private modules, one per model family:
 - ``_outlier``: :class:`AutoencoderOutlierDetector`, :class:`DocumentOutlierDetector`.
 - ``_vae``: :class:`VAETransformer`.
 - ``_rbm``: :class:`RBMTransformer` (one RBM or a deep belief net).
+- ``_persistence``: ``est.save(path)`` and :func:`load_estimator`: safetensors + JSON folders,
+  never pickle.
 """
 
 from aekit.sklearn._autoencoders import (
@@ -18,6 +20,7 @@ from aekit.sklearn._autoencoders import (
 )
 from aekit.sklearn._documents import DocumentAutoencoderTransformer
 from aekit.sklearn._outlier import AutoencoderOutlierDetector, DocumentOutlierDetector
+from aekit.sklearn._persistence import load_estimator, save_estimator
 from aekit.sklearn._rbm import RBMTransformer
 from aekit.sklearn._vae import VAETransformer
 
@@ -31,4 +34,6 @@ __all__ = [
     "RBMTransformer",
     "SparseAutoencoderTransformer",
     "VAETransformer",
+    "load_estimator",
+    "save_estimator",
 ]

@@ -47,6 +47,7 @@ except ImportError:  # scikit-learn < 1.6
 from aekit.likelihoods import LIKELIHOODS
 from aekit.models.autoencoder import CONTRACTIVE_METHODS, Autoencoder, AutoencoderConfig
 from aekit.regularizers import CORRUPTIONS
+from aekit.sklearn._persistence import EstimatorSaveMixin
 from aekit.train.trainer import OPTIMIZERS, TrainConfig, Trainer, resolve_device
 
 __all__ = [
@@ -67,7 +68,9 @@ def _writable(x: np.ndarray) -> np.ndarray:
     return x if x.flags.writeable else x.copy()
 
 
-class _BaseAutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class _BaseAutoencoderTransformer(
+    EstimatorSaveMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Shared fit / transform logic; the public classes only change defaults."""
 
     _parameter_constraints: ClassVar[dict] = {

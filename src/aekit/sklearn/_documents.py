@@ -28,6 +28,7 @@ from aekit.sklearn._fitting import (
     hidden_sizes,
     writable,
 )
+from aekit.sklearn._persistence import EstimatorSaveMixin
 
 __all__ = ["DocumentAutoencoderTransformer", "check_counts"]
 
@@ -60,7 +61,7 @@ def check_counts(X, name: str = "X"):
 
 
 class DocumentAutoencoderTransformer(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    EstimatorSaveMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """Deep autoencoder of word counts as a scikit-learn transformer; sparse input welcome.
 

@@ -38,6 +38,7 @@ from aekit.regularizers import CORRUPTIONS
 from aekit.sklearn._autoencoders import AutoencoderTransformer
 from aekit.sklearn._documents import DocumentAutoencoderTransformer, check_counts
 from aekit.sklearn._fitting import TRAINING_CONSTRAINTS
+from aekit.sklearn._persistence import EstimatorSaveMixin
 from aekit.train.trainer import OPTIMIZERS
 
 __all__ = ["AutoencoderOutlierDetector", "DocumentOutlierDetector", "outlier_offset"]
@@ -77,7 +78,7 @@ def outlier_offset(training_scores: np.ndarray, contamination: float | str) -> f
     return float(np.percentile(scores, 100.0 * contamination))
 
 
-class _BaseOutlierDetector(OutlierMixin, BaseEstimator):
+class _BaseOutlierDetector(EstimatorSaveMixin, OutlierMixin, BaseEstimator):
     """The outlier-detector contract over an ensemble of fitted transformers; subclasses say
     how to validate and prepare ``X``, build a member, and turn members' outputs into scores."""
 

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from aekit.rbm.dbn import DBNConfig
 from aekit.sklearn._fitting import draw_seed, hidden_sizes
+from aekit.sklearn._persistence import EstimatorSaveMixin
 from aekit.train.pretrain import train_dbn
 from aekit.train.trainer import resolve_device
 
@@ -29,7 +30,9 @@ __all__ = ["RBMTransformer"]
 RBM_SCALINGS = ("minmax", "standard")
 
 
-class RBMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class RBMTransformer(
+    EstimatorSaveMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """RBM (or a DBN, a greedy stack of RBMs) as a transformer: codes are hidden probabilities.
 
     Parameters

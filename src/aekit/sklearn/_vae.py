@@ -20,13 +20,16 @@ from aekit.sklearn._fitting import (
     hidden_sizes,
     writable,
 )
+from aekit.sklearn._persistence import EstimatorSaveMixin
 
 __all__ = ["VAETransformer"]
 
 _ACTIVATIONS = {"logistic", "tanh", "relu", "linear"}
 
 
-class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class VAETransformer(
+    EstimatorSaveMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Variational autoencoder: ``transform`` gives posterior means, ``sample`` new data.
 
     A Gaussian encoder ``q(z|x) = N(mu(x), diag sigma^2(x))`` of widths ``(n_features,
