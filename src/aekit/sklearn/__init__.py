@@ -10,6 +10,7 @@ The implementations live in private modules, one per model family:
 - ``_rbm``: :class:`RBMTransformer` (one RBM or a deep belief net).
 - ``_persistence``: ``est.save(path)`` and :func:`load_estimator`: safetensors + JSON folders,
   never pickle.
+- ``_score``: :func:`score_file`, the library side of ``aekit score``.
 """
 
 from aekit.sklearn._autoencoders import (
@@ -22,6 +23,7 @@ from aekit.sklearn._documents import DocumentAutoencoderTransformer
 from aekit.sklearn._outlier import AutoencoderOutlierDetector, DocumentOutlierDetector
 from aekit.sklearn._persistence import load_estimator, save_estimator
 from aekit.sklearn._rbm import RBMTransformer
+from aekit.sklearn._score import score_file
 from aekit.sklearn._vae import VAETransformer
 
 __all__ = [
@@ -36,4 +38,5 @@ __all__ = [
     "VAETransformer",
     "load_estimator",
     "save_estimator",
+    "score_file",
 ]

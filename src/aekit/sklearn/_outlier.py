@@ -23,6 +23,7 @@ trials in ``benchmarks/README.md``.
 
 from __future__ import annotations
 
+import math
 import warnings
 from numbers import Integral, Real
 from typing import ClassVar
@@ -53,6 +54,17 @@ TUKEY_K = 1.5
 # over features: a feature the network reconstructs perfectly (a constant border pixel) would
 # otherwise turn any deviation there into an unbounded score.
 STANDARDIZED_FLOOR = 0.1
+# max_epochs="auto": about this many minibatch updates, in 10 to 200 epochs. Measured on the
+# one-class benchmarks, the number of updates matters more than the number of epochs: 10 epochs
+# of the 8x8 digits' ~190 training rows (30 updates) rank at AUC 0.84, 100 epochs 0.98.
+AUTO_UPDATES = 1000
+AUTO_EPOCHS = (10, 200)
+
+
+def auto_epochs(n_train: int, batch_size: int) -> int:
+    """Epochs giving about ``AUTO_UPDATES`` minibatch updates on ``n_train`` rows."""
+    per_epoch = math.ceil(n_train / batch_size)
+    return int(min(AUTO_EPOCHS[1], max(AUTO_EPOCHS[0], math.ceil(AUTO_UPDATES / per_epoch))))
 
 
 def outlier_offset(training_scores: np.ndarray, contamination: float | str) -> float:
@@ -103,6 +115,7 @@ class _BaseOutlierDetector(EstimatorSaveMixin, OutlierMixin, BaseEstimator):
         X = self._prepare(X)
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=int(self.n_estimators))
+        self.n_epochs_ = self._n_epochs(X.shape[0])
         self.estimators_ = []
         not_converged = False
         for seed in seeds:
@@ -114,9 +127,9 @@ class _BaseOutlierDetector(EstimatorSaveMixin, OutlierMixin, BaseEstimator):
             self.estimators_.append(member)
         if not_converged:
             warnings.warn(
-                f"{type(self).__name__}: early stopping did not trigger within max_epochs="
-                f"{self.max_epochs}; the held-out error was still improving. Raise max_epochs "
-                "to train longer.",
+                f"{type(self).__name__}: early stopping did not trigger within "
+                f"{self.n_epochs_} epochs; the held-out error was still improving. Raise "
+                "max_epochs to train longer.",
                 ConvergenceWarning,
                 stacklevel=2,
             )
@@ -124,6 +137,14 @@ class _BaseOutlierDetector(EstimatorSaveMixin, OutlierMixin, BaseEstimator):
         self._fit_statistics(outputs)
         self.offset_ = outlier_offset(self._scores(outputs), self.contamination)
         return self
+
+    def _n_epochs(self, n_samples: int) -> int:
+        if self.max_epochs != "auto":
+            return int(self.max_epochs)
+        n_train = n_samples
+        if self.early_stopping:
+            n_train -= int(round(self.validation_fraction * n_samples))
+        return auto_epochs(max(n_train, 1), int(self.batch_size))
 
     def _fit_input(self, X) -> None:
         """Learn what ``_prepare`` needs (the scaling); nothing by default."""
@@ -221,8 +242,10 @@ class AutoencoderOutlierDetector(_BaseOutlierDetector):
         Masking or salt-and-pepper probability, or the Gaussian noise's standard deviation.
     weight_decay : float, default=0.0
         ``lambda`` of ``lambda / 2 * sum ||W||^2``.
-    max_epochs : int, default=10
-        Maximum number of passes over the training data per autoencoder.
+    max_epochs : int or "auto", default="auto"
+        Passes over the training data per autoencoder. ``"auto"`` gives about 1,000
+        minibatch updates, in 10 to 200 epochs (``n_epochs_``): the number of updates, not of
+        epochs, decided how well small training sets ranked outliers.
     batch_size : int, default=64
         Minibatch size.
     learning_rate : float, default=1e-3
@@ -250,6 +273,8 @@ class AutoencoderOutlierDetector(_BaseOutlierDetector):
         The fitted autoencoders (on scaled data); ``estimators_[k].model_`` is the network.
     offset_ : float
         Threshold on ``score_samples``: ``decision_function = score_samples - offset_``.
+    n_epochs_ : int
+        Epochs each autoencoder was trained for (``max_epochs`` resolved).
     shift_, scale_ : ndarray of shape (n_features_in_,)
         The scaling: the network sees ``(X - shift_) / scale_``.
     feature_error_ : ndarray of shape (n_estimators, n_features_in_)
@@ -299,7 +324,7 @@ class AutoencoderOutlierDetector(_BaseOutlierDetector):
         "corruption": [StrOptions({"none", *CORRUPTIONS})],
         "corruption_level": [Interval(Real, 0, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(OPTIMIZERS))],
@@ -324,7 +349,7 @@ class AutoencoderOutlierDetector(_BaseOutlierDetector):
         corruption: str = "none",
         corruption_level: float = 0.0,
         weight_decay: float = 0.0,
-        max_epochs: int = 10,
+        max_epochs: int | str = "auto",
         batch_size: int = 64,
         learning_rate: float = 1e-3,
         optimizer: str = "adam",
@@ -369,7 +394,7 @@ class AutoencoderOutlierDetector(_BaseOutlierDetector):
             weight_decay=self.weight_decay,
             corruption=self.corruption,
             corruption_level=self.corruption_level,
-            max_epochs=self.max_epochs,
+            max_epochs=self.n_epochs_,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             optimizer=self.optimizer,
@@ -444,8 +469,9 @@ class DocumentOutlierDetector(_BaseOutlierDetector):
         Documents are rescaled to this many words before the first layer.
     weight_decay : float, default=0.0
         ``lambda`` of ``lambda / 2 * sum ||W||^2``.
-    max_epochs : int, default=10
-        Maximum number of passes over the training documents per network.
+    max_epochs : int or "auto", default="auto"
+        Passes over the training documents per network; ``"auto"`` as for
+        :class:`AutoencoderOutlierDetector` (about 1,000 updates, 10 to 200 epochs).
     batch_size : int, default=64
         Minibatch size.
     learning_rate : float, default=1e-3
@@ -496,6 +522,7 @@ class DocumentOutlierDetector(_BaseOutlierDetector):
         "input_length": [Interval(Real, 0, None, closed="neither"), None],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         **TRAINING_CONSTRAINTS,
+        "max_epochs": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -507,7 +534,7 @@ class DocumentOutlierDetector(_BaseOutlierDetector):
         contamination: float | str = "auto",
         input_length: float | None = 100.0,
         weight_decay: float = 0.0,
-        max_epochs: int = 10,
+        max_epochs: int | str = "auto",
         batch_size: int = 64,
         learning_rate: float = 1e-3,
         optimizer: str = "adam",
@@ -545,7 +572,7 @@ class DocumentOutlierDetector(_BaseOutlierDetector):
             hidden_layer_sizes=self.hidden_layer_sizes,
             input_length=self.input_length,
             weight_decay=self.weight_decay,
-            max_epochs=self.max_epochs,
+            max_epochs=self.n_epochs_,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             optimizer=self.optimizer,
