@@ -55,6 +55,8 @@ __all__ = [
     "build_explorer",
     "decode_numpy",
     "decoder_layers",
+    "explore_saved",
+    "find_saved_model",
     "write_explorer",
 ]
 
@@ -786,3 +788,79 @@ def write_explorer(
     path = Path(path)
     atomic_write_text(path, build_explorer(model, data, config, **kwargs))
     return path
+
+
+# Saved runs (what `aekit explore` calls) ---------------------------------------------------------
+
+# Where a saved model sits in a folder: itself, an `aekit train` run, a reproduction's fine-tuning.
+_MODEL_PLACES = (".", "model", "finetune/model")
+
+
+def find_saved_model(path: str | Path) -> Path:
+    """The saved-model folder in ``path``: ``path`` itself, ``path/model`` (an ``aekit train``
+    run) or ``path/finetune/model`` (an ``aekit reproduce hinton2006`` run)."""
+    path = Path(path)
+    for place in _MODEL_PLACES:
+        if (path / place / "config.json").is_file():
+            return (path / place).resolve()
+    raise ValueError(
+        f"{path} holds no saved model (config.json + model.safetensors), nor a run of `aekit "
+        "train` (model/) or of `aekit reproduce hinton2006` (finetune/model/); pass one of those"
+    )
+
+
+def explore_saved(
+    run: str | Path,
+    data: str | Path,
+    out: str | Path,
+    config: ExplorerConfig | None = None,
+    *,
+    data_dir: str | Path | None = None,
+    split: str = "test",
+) -> Path:
+    """Write the explorer page of a saved model or run on a data set: ``aekit explore``.
+
+    Parameters
+    ----------
+    run : path
+        A saved model, or a run folder holding one (:func:`find_saved_model`).
+    data : str or path
+        A data set's name or file (:func:`aekit.data.load_dataset`); for a document model, a
+        text corpus (:func:`aekit.data.load_corpus`: the 20news-bydate archive, a folder of
+        class folders, or a CSV).
+    out : path
+        The ``.html`` file to write.
+    config : ExplorerConfig, optional
+    data_dir : path, optional
+        Where named data sets are found (else ``$AEKIT_DATA_DIR``).
+    split : {"test", "train", "all"}
+        Which rows of the data set to map (20 Newsgroups: its test or train half).
+
+    Returns
+    -------
+    Path
+    """
+    from aekit.data import load_corpus, load_dataset
+    from aekit.saving import load_model
+
+    model = load_model(find_saved_model(run))
+    if isinstance(model, DocumentAutoencoder):
+        path = Path(data).expanduser()
+        if not path.exists():
+            raise ValueError(
+                f"a document model explores a text corpus, and {data} does not exist; pass "
+                "the 20news-bydate archive, a folder of class folders or a CSV"
+            )
+        if split not in ("train", "test"):
+            raise ValueError(
+                f"a corpus is explored by halves: split 'train' or 'test', not {split!r}"
+            )
+        try:
+            rows = load_corpus(path, subset=split)
+        except ValueError:
+            if split != "test":
+                raise
+            rows = load_corpus(path)  # one corpus (CSV, class folders): load_corpus's "train"
+    else:
+        rows = load_dataset(data, data_dir=data_dir)
+    return write_explorer(model, rows, out, config, split=split)
