@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -309,14 +310,14 @@ def test_sampling_keeps_a_random_subset_not_the_first_rows(digits):
 @pytest.mark.parametrize(
     ("config", "match"),
     [
-        ({"projection": "mds"}, "unknown projection"),
-        ({"decoder": "live"}, "unknown decoder mode"),
+        ({"projection": "mds"}, "projection must be one of"),
+        ({"decoder": "live"}, "decoder must be one of"),
         ({"max_points": 1}, "max_points must be an integer >= 2"),
         ({"n_steps": 1.5}, "n_steps must be an integer"),
     ],
 )
 def test_bad_configs_are_named(config, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         ExplorerConfig(**config)
 
 
@@ -332,17 +333,8 @@ def test_bad_inputs_are_named(digits):
 
 
 def test_umap_without_the_package_names_the_extra(digits, monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_umap(name, *args, **kwargs):
-        if name == "umap":
-            raise ImportError("no umap")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_umap)
-    with pytest.raises(ValueError, match=r"aekit\[explore\]"):
+    monkeypatch.setitem(sys.modules, "umap", None)  # what an absent package imports as
+    with pytest.raises(ValueError, match=r"pip install 'aekit\[explore\]'"):
         build_explorer(Autoencoder(layers="64-16-3"), digits, ExplorerConfig(projection="umap"))
 
 
@@ -352,6 +344,43 @@ def test_tsne_projection(digits):
     )
     assert p["axes"] == ["t-SNE 1", "t-SNE 2"] and "prior_positions" not in p
     assert np.isfinite(f32(p["positions"])).all()
+
+
+# The command ------------------------------------------------------------------------------------
+
+
+def test_command_writes_the_page_of_a_training_run(tmp_path, digits):
+    from click.testing import CliRunner
+
+    from aekit.cli import main
+
+    model = _trained(Autoencoder(layers="64-32-2", activation="relu"), digits.x_train)
+    model.save(tmp_path / "run" / "model")  # the layout of an `aekit train` run
+    out = tmp_path / "page.html"
+    args = ["explore", str(tmp_path / "run"), "--data", "digits", "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--max-points", "100", "--manifold-size", "4"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("explorer: ") and str(out.resolve()) in result.output
+    p = payload_of(out.read_text())
+    assert p["n"] == 100 and len(p["manifold"]["edges"]["x"]) == 5
+
+
+def test_command_errors_are_one_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from aekit.cli import main
+
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(main, ["explore", str(tmp_path / "empty"), "--data", "digits"])
+    assert result.exit_code == 1 and "holds no saved model" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    Autoencoder(layers="64-16-3").save(tmp_path / "m")
+    monkeypatch.setitem(sys.modules, "umap", None)
+    args = ["explore", str(tmp_path / "m"), "--data", "digits", "--projection", "umap"]
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "x.html")])
+    assert result.exit_code == 1 and "pip install 'aekit[explore]'" in result.output
+    result = CliRunner().invoke(main, [*args[:4], "--projection", "mds"])
+    assert result.exit_code == 2 and "mds" in result.output
 
 
 # In a real browser ------------------------------------------------------------------------------

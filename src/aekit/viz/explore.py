@@ -42,7 +42,9 @@ import torch
 from scipy.stats import norm
 
 from aekit.atomic import atomic_write_text
+from aekit.config import check_fields, param
 from aekit.data import BagOfWords, Corpus, Dataset
+from aekit.extras import require
 from aekit.models import VAE, AdversarialAutoencoder, Autoencoder, DocumentAutoencoder
 from aekit.models.base import EncoderDecoder
 from aekit.nn import TiedStack
@@ -62,7 +64,6 @@ __all__ = [
 
 PROJECTIONS = ("auto", "code", "pca", "tsne", "umap")
 DECODER_MODES = ("auto", "inline", "precomputed")
-EXPLORE_EXTRA = "pip install 'aekit[explore]'"
 # The likelihood's mean, applied to the decoder's last (linear) layer.
 _LIKELIHOOD_MEAN = {"bernoulli": "logistic", "gaussian": "linear", "poisson": "exp"}
 _RBM_VISIBLE_MEAN = {"bernoulli": "logistic", "gaussian": "linear", "softmax": "softmax"}
@@ -103,39 +104,20 @@ class ExplorerConfig:
         Seeds the sample of points, the anchors, t-SNE/UMAP and the prior draws.
     """
 
-    max_points: int = 10_000
-    projection: str = "auto"
-    decoder: str = "auto"
-    max_decoder_bytes: int = 8 * 2**20
-    n_steps: int = 10
-    manifold_size: int = 20
-    n_prior: int = 500
-    n_filters: int = 100
-    n_anchors: int = 24
-    n_neighbours: int = 5
-    seed: int = 0
+    max_points: int = param(10_000, ge=2)
+    projection: str = param("auto", choices=PROJECTIONS)
+    decoder: str = param("auto", choices=DECODER_MODES)
+    max_decoder_bytes: int = param(8 * 2**20, ge=0)
+    n_steps: int = param(10, ge=2)
+    manifold_size: int = param(20, ge=2)
+    n_prior: int = param(500, ge=0)
+    n_filters: int = param(100, ge=0)
+    n_anchors: int = param(24, ge=2)
+    n_neighbours: int = param(5, ge=1)
+    seed: int = param(0, ge=0)
 
     def __post_init__(self) -> None:
-        if self.projection not in PROJECTIONS:
-            raise ValueError(
-                f"unknown projection {self.projection!r}; choose one of {list(PROJECTIONS)}"
-            )
-        if self.decoder not in DECODER_MODES:
-            raise ValueError(f"unknown decoder mode {self.decoder!r}; choose {list(DECODER_MODES)}")
-        for name, low in (
-            ("max_points", 2),
-            ("n_steps", 2),
-            ("manifold_size", 2),
-            ("n_prior", 0),
-            ("n_filters", 0),
-            ("n_anchors", 2),
-            ("n_neighbours", 1),
-            ("seed", 0),
-            ("max_decoder_bytes", 0),
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        check_fields(self)
 
 
 # The decoder as plain layers ------------------------------------------------------------------
@@ -351,13 +333,7 @@ def _project(codes: np.ndarray, projection: str, seed: int):
         perplexity = float(min(30.0, (len(codes) - 1) / 3))
         tsne = TSNE(2, init="pca", perplexity=perplexity, random_state=seed)
         return tsne.fit_transform(codes).astype(np.float32), ["t-SNE 1", "t-SNE 2"], None, "tsne"
-    try:
-        import umap
-    except ImportError:
-        raise ValueError(
-            f"projection='umap' needs the umap-learn package: {EXPLORE_EXTRA} (or pick 'pca' "
-            "or 'tsne')"
-        ) from None
+    umap = require("umap", "explore", "The UMAP projection (or pick 'pca' or 'tsne')")
     reducer = umap.UMAP(n_components=2, random_state=seed)
     with warnings.catch_warnings():  # a seed makes UMAP single-threaded, and it says so
         warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
@@ -816,6 +792,7 @@ def explore_saved(
     config: ExplorerConfig | None = None,
     *,
     data_dir: str | Path | None = None,
+    data_options: dict[str, Any] | None = None,
     split: str = "test",
 ) -> Path:
     """Write the explorer page of a saved model or run on a data set: ``aekit explore``.
@@ -833,6 +810,8 @@ def explore_saved(
     config : ExplorerConfig, optional
     data_dir : path, optional
         Where named data sets are found (else ``$AEKIT_DATA_DIR``).
+    data_options : dict, optional
+        Keyword arguments of the data set's loader (e.g. ``{"layout": "paper"}`` for curves).
     split : {"test", "train", "all"}
         Which rows of the data set to map (20 Newsgroups: its test or train half).
 
@@ -862,5 +841,5 @@ def explore_saved(
                 raise
             rows = load_corpus(path)  # one corpus (CSV, class folders): load_corpus's "train"
     else:
-        rows = load_dataset(data, data_dir=data_dir)
+        rows = load_dataset(data, data_dir=data_dir, **(data_options or {}))
     return write_explorer(model, rows, out, config, split=split)
