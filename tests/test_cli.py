@@ -13,13 +13,15 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import aekit.cli
+import aekit.data
+import aekit.spec
 import aekit.train
+from aekit.atomic import load_tensors
 from aekit.baselines import PCABaseline
 from aekit.cli import main
 from aekit.data import load_dataset
 from aekit.evaluate import mean_squared_error_per_sample
-from aekit.io import load_model, load_tensors
+from aekit.saving import load_model
 
 N_SAMPLES, N_FEATURES = 120, 12
 
@@ -180,7 +182,9 @@ def test_config_values_of_the_wrong_type_are_one_line_errors(runner, tmp_path):
     result = invoke(runner, ["train", "--config", config, "--out", tmp_path / "r"], 2)
     assert "data name must be a string" in result.output
     config.write_text('[data]\nname = "digits"\n[model]\ntied = "no"\n[train]\nepochs = 1\n')
-    result = invoke(runner, ["train", "--config", config, "--out", tmp_path / "r"], 1)
+    # A value the configs refuse is a usage error (exit 2) from a file as from a flag: the
+    # run specification checks both before any data is loaded.
+    result = invoke(runner, ["train", "--config", config, "--out", tmp_path / "r"], 2)
     assert "tied must be true or false" in result.output
     assert not (tmp_path / "r" / "model").exists()
 
@@ -283,7 +287,7 @@ def test_ctrl_c_then_resume_ends_at_the_uninterrupted_weights(
 
     cut = tmp_path / "cut"
     with monkeypatch.context() as patch:
-        patch.setattr(aekit.cli, "Trainer", _InterruptAfterEpoch)
+        patch.setattr(aekit.spec, "Trainer", _InterruptAfterEpoch)
         result = invoke(
             runner, train_args(data_file, cut, "--epochs", 5, "--lr-schedule", "cosine"), code=130
         )
@@ -312,7 +316,7 @@ def test_ctrl_c_in_the_first_epoch_says_there_is_nothing_to_resume(
         def fit(self, *args, **kwargs):
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(aekit.cli, "Trainer", Immediately)
+    monkeypatch.setattr(aekit.spec, "Trainer", Immediately)
     result = invoke(runner, train_args(data_file, tmp_path / "run"), code=130)
     assert "nothing to resume" in result.output
 

@@ -10,11 +10,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import aekit.cli
+import aekit.data
+import aekit.spec
 import aekit.train
+from aekit.atomic import load_tensors
 from aekit.cli import main
 from aekit.data import load_dataset
-from aekit.io import load_model, load_tensors
+from aekit.saving import load_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -77,7 +79,7 @@ def test_a_supervised_run_resumes_with_its_labels_to_the_uninterrupted_weights(
 
     cut = tmp_path / "cut"
     with monkeypatch.context() as patch:
-        patch.setattr(aekit.cli, "Trainer", InterruptAfterTwo)
+        patch.setattr(aekit.spec, "Trainer", InterruptAfterTwo)
         invoke(runner, train(cut, "ib-autoencoder", *args), code=130)
     out = invoke(runner, ["resume", cut, "--no-progress"]).output
     assert "ib-autoencoder on digits for 4 epochs" in out
@@ -182,7 +184,7 @@ def test_evaluate_reports_each_models_own_metrics(runner, tmp_path, model, extra
     if model == "vib":
         # The printed error is the model's, computed again here from its predictions.
         loaded = load_model(run / "model")
-        x, y = aekit.cli.load_dataset("digits").x_test, aekit.cli.load_dataset("digits").y_test
+        x, y = aekit.data.load_dataset("digits").x_test, aekit.data.load_dataset("digits").y_test
         torch.manual_seed(0)
         assert abs(ours["test_error"] - float((loaded.predict(x) != y).mean())) < 0.05
 

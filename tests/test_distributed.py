@@ -22,10 +22,10 @@ import scipy.sparse as sp
 import torch
 import torch.distributed as dist
 
-from aekit.io import load_model
 from aekit.models.aae import AAEConfig, AdversarialAutoencoder
 from aekit.models.autoencoder import Autoencoder, AutoencoderConfig
 from aekit.rbm.rbm import RBM, RBMConfig
+from aekit.saving import load_model
 from aekit.train import NonFiniteLossError, TrainConfig, Trainer
 from aekit.train.distributed import (
     DistributedContext,

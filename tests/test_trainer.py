@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from aekit import Autoencoder, AutoencoderConfig, TrainConfig, Trainer
-from aekit.io import load_tensors
+from aekit.atomic import load_tensors
 from aekit.train import NonFiniteLossError, split_validation
 
 

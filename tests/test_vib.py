@@ -17,7 +17,7 @@ from aekit.latent import (
     gaussian_log_density,
     reparameterize,
 )
-from aekit.models import VIBClassifier, VIBConfig
+from aekit.models import Model, VIBClassifier, VIBConfig
 from aekit.models.vib import mixture_log_predictive
 
 
@@ -226,7 +226,7 @@ def test_bad_vib_config(kwargs, match):
 # The trainer with targets ----------------------------------------------------------------------
 
 
-class RowChecker(nn.Module):
+class RowChecker(Model):
     """A supervised model that fails unless each label still sits beside its own row."""
 
     monitor = "loss"
@@ -313,7 +313,7 @@ def test_ema_is_the_debiased_average_of_the_iterates():
     torch.manual_seed(0)
     lin = nn.Linear(1, 1)
 
-    class Regression(nn.Module):
+    class Regression(Model):
         def __init__(self):
             super().__init__()
             self.lin = lin

@@ -24,12 +24,11 @@ _LAZY = {
     "VIBConfig": "aekit.models",
     "TrainConfig": "aekit.train",
     "Trainer": "aekit.train",
-    "load_model": "aekit.io",
-    "save_model": "aekit.io",
+    "load_model": "aekit.saving",
+    "save_model": "aekit.saving",
 }
 
 if TYPE_CHECKING:
-    from aekit.io import load_model, save_model
     from aekit.models import (
         VAE,
         AAEConfig,
@@ -44,6 +43,7 @@ if TYPE_CHECKING:
         VIBClassifier,
         VIBConfig,
     )
+    from aekit.saving import load_model, save_model
     from aekit.train import TrainConfig, Trainer
 
 

@@ -7,6 +7,7 @@ transposed (as in the unrolled networks of Hinton & Salakhutdinov, Science 2006)
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import torch
@@ -21,47 +22,112 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 
 
-def parse_layers(spec: str | Sequence[int]) -> list[int]:
-    """Parse a layer spec into a list of layer widths.
+def parse_layers(
+    spec: str | int | Sequence[int],
+    n_features: int | None = None,
+    *,
+    min_widths: int = 2,
+    what: str = "layer spec",
+) -> list[int]:
+    """Parse a layer spec into a list of layer widths: the one parser of layer specs.
 
     Parameters
     ----------
     spec : str or sequence of int
-        ``"784-1000-500-250-30"`` or ``[784, 1000, 500, 250, 30]``; at least two widths
-        (input and code), each a positive integer.
+        ``"784-1000-500-250-30"`` (dashes or commas) or ``[784, 1000, 500, 250, 30]``, each
+        width a positive integer. The first may be ``auto`` (``"auto-500-30"``) to take the
+        data's width ``n_features``.
+    n_features : int, optional
+        The data's width: fills ``auto``, and a first width that differs is an error.
+    min_widths : int
+        How many widths the spec needs (2 for an encoder: input and code; 1 for a list of
+        hidden widths such as a discriminator's, which may also be a single int).
+    what : str
+        What the spec is called in error messages.
 
     Returns
     -------
     list of int
     """
+    auto = False
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        spec = [spec]
     if isinstance(spec, str):
         parts = [p.strip() for p in spec.strip().replace(",", "-").split("-")]
+        if parts[0].lower() == "auto":
+            auto, parts = True, parts[1:]
+            if n_features is None:
+                raise ValueError(
+                    f"{what} {spec!r} starts with 'auto', the data's width, and no data is "
+                    "known here; write the input width instead of 'auto'"
+                )
+            if not parts or parts == [""]:
+                raise ValueError(f"{what} 'auto' needs at least a code width, e.g. 'auto-30'")
         if "" in parts:  # '64,-3' or '64--3': a minus sign, or a separator twice
             raise ValueError(
-                f"layer spec {spec!r} has an empty width; widths are positive integers "
+                f"{what} {spec!r} has an empty width; widths are positive integers "
                 "separated by single dashes or commas, like '784-1000-500-250-30'"
             )
         try:
             sizes = [int(p) for p in parts]
         except ValueError:
             raise ValueError(
-                f"layer spec {spec!r} is not a dash-separated list of integers; "
+                f"{what} {spec!r} is not a dash-separated list of integers; "
                 "write it like '784-1000-500-250-30'"
             ) from None
+        if auto:
+            sizes = [int(n_features), *sizes]  # type: ignore[arg-type]
     else:
         try:
             sizes = [int(s) for s in spec]
-        except (TypeError, ValueError):
+            ok = all(float(s) == int(s) and not isinstance(s, bool) for s in spec)
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+        if not ok:
             raise TypeError(
-                f"layer spec must be a string like '784-500-30' or a list of ints, got {spec!r}"
+                f"{what} must be a string like '784-500-30' or a list of ints, got {spec!r}"
             ) from None
-    if len(sizes) < 2:
+    if len(sizes) < min_widths:
         raise ValueError(
-            f"layer spec {spec!r} needs at least an input and a code width, e.g. '784-30'"
+            f"{what} {spec!r} needs at least an input and a code width, e.g. '784-30'"
+            if min_widths == 2
+            else f"{what} {spec!r} needs at least {min_widths} width(s)"
         )
     if any(s <= 0 for s in sizes):
-        raise ValueError(f"layer spec {spec!r} has a non-positive width; all must be >= 1")
+        raise ValueError(f"{what} {spec!r} has a non-positive width; all must be >= 1")
+    if n_features is not None and min_widths >= 2 and sizes[0] != n_features:
+        rest = "-".join(str(w) for w in sizes[1:])
+        raise ValueError(
+            f"the {what} starts at width {sizes[0]} but the data has {n_features} features; "
+            f"write {n_features}-{rest} or auto-{rest}"
+        )
+    check_stack_size(sizes, what)
     return sizes
+
+
+#: Bytes one parameter costs in training: the weight, its gradient and Adam's two moments.
+TRAIN_BYTES_PER_PARAMETER = 16
+
+
+def physical_memory() -> int:
+    """This machine's memory in bytes (0 where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def check_stack_size(sizes: Sequence[int], what: str = "layer spec") -> None:
+    """Refuse widths whose stack (and its mirror, for an autoencoder) could not be trained in
+    this machine's memory, before a single weight is allocated."""
+    n_params = 2 * sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    need, have = n_params * TRAIN_BYTES_PER_PARAMETER, physical_memory()
+    if have and need > have:
+        raise ValueError(
+            f"the {what} {'-'.join(map(str, sizes))} has about {n_params:.3g} parameters, "
+            f"which need about {need / 2**30:.3g} GiB to train, and this machine has "
+            f"{have / 2**30:.3g} GiB; use narrower layers"
+        )
 
 
 def check_activation(name: str) -> str:

@@ -33,11 +33,12 @@ from typing import Any
 
 import torch
 
+from aekit.atomic import atomic_write_json
 from aekit.baselines import PCABaseline
 from aekit.data import Dataset, load_dataset
 from aekit.evaluate import knn_accuracy, mean_squared_error_per_sample
-from aekit.io import atomic_write_json, save_model
 from aekit.models import Autoencoder, AutoencoderConfig
+from aekit.saving import save_model
 from aekit.train import TrainConfig, Trainer
 from aekit.viz import (
     ReportImage,

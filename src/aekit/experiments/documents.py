@@ -39,6 +39,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from aekit.atomic import atomic_write_json, read_json
 from aekit.baselines import LSA
 from aekit.data import BagOfWords, load_20newsgroups
 from aekit.data import data_dir as resolve_data_dir
@@ -46,9 +47,9 @@ from aekit.evaluate import RetrievalCurve, knn_accuracy, retrieval_curve, search
 from aekit.evaluate.hashing import HammingIndex
 from aekit.experiments.hinton2006 import open_run_folder, pretrain_rbms
 from aekit.experiments.stages import timed_stage
-from aekit.io import atomic_write_json, load_model, read_json
 from aekit.models import DocumentAutoencoder, DocumentAutoencoderConfig
 from aekit.models.document import rescale_documents
+from aekit.saving import load_model
 from aekit.train import TrainConfig, Trainer
 from aekit.train.pretrain import document_rbm_configs
 from aekit.viz import Section, code_scatter, learning_curves, save_figure

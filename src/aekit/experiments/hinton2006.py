@@ -33,13 +33,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from aekit.atomic import atomic_write_json, read_json
 from aekit.baselines import LogisticPCA, PCABaseline
 from aekit.data import Dataset, load_dataset
 from aekit.evaluate import knn_accuracy, mean_squared_error_per_sample
 from aekit.experiments.stages import timed_stage
-from aekit.io import atomic_write_json, load_model, read_json
 from aekit.models import Autoencoder, AutoencoderConfig
+from aekit.nn import parse_layers
 from aekit.rbm import RBM, DBNConfig, RBMConfig
+from aekit.saving import load_model
 from aekit.train import TrainConfig, Trainer, fit_rbm_layer
 from aekit.viz import Section, code_scatter, learning_curves, reconstruction_grid, save_figure
 from aekit.viz.report import write_report
@@ -329,7 +331,7 @@ def run_experiment(
     x_train, x_test = data.x_train, data.x_test
     _log(f"{name}: {len(x_train)} train, {len(x_test)} test, layers {exp.layers}")
 
-    layers = [int(v) for v in exp.layers.split("-")]
+    layers = parse_layers(exp.layers)
     ae_cfg = AutoencoderConfig(
         layers=layers, activation="logistic", code_activation="linear", likelihood=exp.likelihood
     )

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
+from aekit.atomic import atomic_write_json
 from aekit.ib import (
     EstimatedJoint,
     IBCurve,
@@ -35,7 +36,6 @@ from aekit.ib import (
     beta_sweep,
     joint_from_samples,
 )
-from aekit.io import atomic_write_json
 from aekit.viz.figures import save_figure
 from aekit.viz.ib import cluster_assignments, information_plane
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from aekit.io import atomic_write_json, read_json
+from aekit.atomic import atomic_write_json, read_json
 
 
 @contextmanager

@@ -37,11 +37,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aekit.io import register_model
-from aekit.likelihoods import get_likelihood
+from aekit.config import check_fields, param
+from aekit.likelihoods import LIKELIHOODS, get_likelihood
 from aekit.models.base import EncoderDecoder, check_input_width
-from aekit.nn import Stack, build_stack, check_activation, parse_layers
+from aekit.nn import ACTIVATIONS, Stack, build_stack, check_activation, parse_layers
 from aekit.priors import PRIORS, PriorSampler, make_prior
+from aekit.registry import register_model
 
 PHASES = ("reconstruction", "discriminator", "generator")
 
@@ -83,31 +84,28 @@ class AAEConfig:
     """
 
     layers: list[int] = field(default_factory=lambda: [784, 1000, 1000, 8])
-    activation: str = "relu"
-    likelihood: str = "bernoulli"
+    activation: str = param("relu", choices=lambda: list(ACTIVATIONS))
+    likelihood: str = param("bernoulli", choices=lambda: list(LIKELIHOODS))
     discriminator_layers: list[int] = field(default_factory=lambda: [1000, 1000])
-    prior: str = "gaussian"
-    n_clusters: int = 0
-    cluster_balance: float | None = None
-    reconstruction_lr_scale: float = 1.0
-    adversarial_lr_scale: float = 1.0
+    prior: str = param("gaussian", choices=lambda: ["custom", *sorted(PRIORS)])
+    n_clusters: int = param(0, ge=0)
+    cluster_balance: float | None = param(None, ge=0)
+    reconstruction_lr_scale: float = param(1.0, gt=0)
+    adversarial_lr_scale: float = param(1.0, gt=0)
 
     def __post_init__(self) -> None:
+        check_fields(self)
         self.layers = parse_layers(self.layers)
-        widths = self.discriminator_layers
-        if isinstance(widths, int | str):  # "1000-1000" or 8 from a config file
-            widths = str(widths).replace(",", "-").split("-")
+        # "1000-1000" or 8 from a config file: the one layer-spec parser reads it.
         try:
-            self.discriminator_layers = [int(w) for w in widths]
-        except (TypeError, ValueError):
+            self.discriminator_layers = parse_layers(
+                self.discriminator_layers, min_widths=1, what="discriminator_layers"
+            )
+        except (TypeError, ValueError) as err:
             raise ValueError(
                 f"discriminator_layers must be a list of widths like [1000, 1000] or "
-                f"'1000-1000', got {self.discriminator_layers!r}"
+                f"'1000-1000', got {self.discriminator_layers!r} ({err})"
             ) from None
-        if any(w < 1 for w in self.discriminator_layers):
-            raise ValueError(
-                f"discriminator_layers must be positive widths, got {self.discriminator_layers}"
-            )
         check_activation(self.activation)
         get_likelihood(self.likelihood)
         if self.prior != "custom":

@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-from aekit.io import check_flags, register_model
-from aekit.likelihoods import get_likelihood
+from aekit.config import check_fields, param
+from aekit.likelihoods import LIKELIHOODS, get_likelihood
 from aekit.models.base import EncoderDecoder, check_input_width
 from aekit.nn import (
+    ACTIVATIONS,
     Stack,
     TiedStack,
     build_stack,
@@ -37,7 +38,9 @@ from aekit.nn import (
     mirror,
     parse_layers,
 )
+from aekit.registry import register_model
 from aekit.regularizers import (
+    CORRUPTIONS,
     check_corruption,
     contractive_closed_form,
     contractive_exact,
@@ -85,21 +88,21 @@ class AutoencoderConfig:
     """
 
     layers: list[int] = field(default_factory=lambda: [784, 256, 32])
-    activation: str = "logistic"
-    code_activation: str = "linear"
-    likelihood: str = "bernoulli"
+    activation: str = param("logistic", choices=lambda: list(ACTIVATIONS))
+    code_activation: str = param("linear", choices=lambda: list(ACTIVATIONS))
+    likelihood: str = param("bernoulli", choices=lambda: list(LIKELIHOODS))
     tied: bool = False
-    weight_decay: float = 0.0
-    sparsity_weight: float = 0.0
-    sparsity_target: float = 0.05
-    contractive_weight: float = 0.0
-    contractive_method: str = "auto"
-    contractive_projections: int = 1
-    corruption: str = "none"
-    corruption_level: float = 0.0
+    weight_decay: float = param(0.0, ge=0)
+    sparsity_weight: float = param(0.0, ge=0)
+    sparsity_target: float = param(0.05, gt=0, lt=1)
+    contractive_weight: float = param(0.0, ge=0)
+    contractive_method: str = param("auto", choices=CONTRACTIVE_METHODS)
+    contractive_projections: int = param(1, ge=1)
+    corruption: str = param("none", choices=lambda: ["none", *CORRUPTIONS])
+    corruption_level: float = param(0.0, ge=0)
 
     def __post_init__(self) -> None:
-        check_flags(self)
+        check_fields(self)
         self.layers = parse_layers(self.layers)
         check_activation(self.activation)
         check_activation(self.code_activation)

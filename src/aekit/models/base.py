@@ -16,8 +16,8 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from aekit.io import load_model, save_model
 from aekit.rows import MemmapRows
+from aekit.saving import load_model, save_model
 
 
 def as_float_tensor(x, device: torch.device | str | None = None) -> torch.Tensor:
@@ -135,10 +135,24 @@ def seeded_rng(seed: int | None, device: torch.device | str = "cpu"):
 
 
 class Model(nn.Module):
-    """Base class of registered aekit models (``config`` holds a dataclass config)."""
+    """Base class of registered aekit models: the one place the trainer's contract is declared.
+
+    A model computes ``loss(x[, y]) -> (loss, metrics)`` on a training batch and
+    ``evaluate_batch(x[, y]) -> metrics`` on held-out data. Everything else the trainer, the run
+    specification or the command line needs to know of a model is declared here with its
+    default, and a model overrides only what differs; nothing asks a model whether it has an
+    attribute.
+    """
 
     config_class: type
     registered_name: str
+
+    #: The held-out metric early stopping and best-weight restoring watch (``val_<monitor>``).
+    monitor: str = "recon"
+    #: Whether ``fit`` takes targets (labels) beside the inputs.
+    takes_targets: bool = False
+    #: Whether the loss is the objective itself, so L-BFGS's line search may evaluate it.
+    supports_lbfgs: bool = True
 
     @property
     def device(self) -> torch.device:
@@ -157,10 +171,42 @@ class Model(nn.Module):
         finally:
             self.train(was_training)
 
+    # The trainer's contract ---------------------------------------------------------------------
+
+    def training_phases(self) -> dict[str, tuple[list[nn.Parameter], float]] | None:
+        """For a model trained as a game (several optimizers in one loop, e.g. the adversarial
+        autoencoder): each phase's parameters and learning-rate multiplier, in the order they
+        run, with :meth:`phase_loss` giving each phase's loss. ``None``: one objective."""
+        return None
+
+    def phase_loss(self, phase: str, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """The loss of one of :meth:`training_phases` on a batch."""
+        raise NotImplementedError(f"{type(self).__name__} trains with one objective, loss()")
+
+    def check_data(self, x, name: str = "data") -> None:
+        """Raise ValueError naming ``name`` when ``x`` is not data this model can learn from
+        (e.g. outside [0, 1] for a Bernoulli likelihood). Every input passes by default."""
+
+    def check_targets(self, y: torch.Tensor, name: str = "y") -> None:
+        """Raise ValueError when ``y`` is not targets this model learns from."""
+
+    @classmethod
+    def label_field(cls) -> str | None:
+        """The config field that holds the number of classes when the model learns from
+        labels (``n_classes``), or None when it never does. A run specification fills it in
+        from the data's labels."""
+        return None
+
+    @classmethod
+    def needs_labels(cls, config, conditional: bool = False) -> bool:
+        """Whether a model of ``config`` learns from labels; ``conditional`` asks for the
+        label-conditioned variant where the family has one (the conditional VAE)."""
+        return False
+
     @classmethod
     def suggested_train_settings(cls, config) -> dict:
-        """TrainConfig fields this model trains best with, for a caller (the CLI) to use where
-        the user set nothing; the trainer itself stays model-agnostic. None by default."""
+        """TrainConfig fields this model trains best with, for a run specification to use
+        where the user set nothing; the trainer itself stays model-agnostic. None by default."""
         return {}
 
     @classmethod

@@ -31,9 +31,9 @@ import scipy.sparse as sp
 import torch
 from torch.nn import functional as F
 
-from aekit.io import register_model
 from aekit.models.base import EncoderDecoder, check_documents, check_input_width
 from aekit.nn import Stack, build_stack, check_activation, load_unrolled, mirror, parse_layers
+from aekit.registry import register_model
 from aekit.regularizers import weight_decay_penalty
 
 CODE_TYPES = ("real", "binary")

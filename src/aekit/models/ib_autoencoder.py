@@ -30,11 +30,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aekit.io import register_model
+from aekit.config import check_fields, param
 from aekit.latent import GaussianCode, gaussian_kl_standard, reparameterize
-from aekit.likelihoods import get_likelihood
+from aekit.likelihoods import LIKELIHOODS, get_likelihood
 from aekit.models.base import EncoderDecoder, check_input_width, check_labels
-from aekit.nn import build_stack, check_activation, mirror, parse_layers
+from aekit.nn import ACTIVATIONS, build_stack, check_activation, mirror, parse_layers
+from aekit.registry import register_model
 
 
 @dataclass
@@ -59,13 +60,14 @@ class IBAutoencoderConfig:
     """
 
     layers: list[int] = field(default_factory=lambda: [784, 512, 256, 16])
-    n_classes: int = 10
-    activation: str = "relu"
-    likelihood: str = "bernoulli"
-    beta: float = 1e-2
-    label_weight: float = 1.0
+    n_classes: int = param(10, ge=2)
+    activation: str = param("relu", choices=lambda: list(ACTIVATIONS))
+    likelihood: str = param("bernoulli", choices=lambda: list(LIKELIHOODS))
+    beta: float = param(1e-2, ge=0)
+    label_weight: float = param(1.0, ge=0)
 
     def __post_init__(self) -> None:
+        check_fields(self)
         self.layers = parse_layers(self.layers)
         check_activation(self.activation)
         get_likelihood(self.likelihood)
@@ -101,6 +103,14 @@ class IBAutoencoder(EncoderDecoder):
     config_class = IBAutoencoderConfig
     monitor = "loss"
     takes_targets = True
+
+    @classmethod
+    def label_field(cls) -> str | None:
+        return "n_classes"
+
+    @classmethod
+    def needs_labels(cls, config, conditional: bool = False) -> bool:
+        return True
 
     def __init__(self, config: IBAutoencoderConfig | None = None, **kwargs) -> None:
         super().__init__()

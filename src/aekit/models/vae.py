@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from aekit.io import check_flags, register_model
+from aekit.config import check_fields, param
 from aekit.latent import (
     LOG_VAR_RANGE,
     GaussianCode,
@@ -52,7 +52,7 @@ from aekit.latent import (
     gaussian_log_density,
     reparameterize,
 )
-from aekit.likelihoods import get_likelihood
+from aekit.likelihoods import LIKELIHOODS, get_likelihood
 from aekit.models.base import (
     EncoderDecoder,
     as_float_tensor,
@@ -60,7 +60,8 @@ from aekit.models.base import (
     check_labels,
     seeded_rng,
 )
-from aekit.nn import build_stack, check_activation, parse_layers
+from aekit.nn import ACTIVATIONS, build_stack, check_activation, parse_layers
+from aekit.registry import register_model
 
 VAE_LIKELIHOODS = ("bernoulli", "gaussian")
 
@@ -99,15 +100,15 @@ class VAEConfig:
     """
 
     layers: list[int] = field(default_factory=lambda: [784, 200, 200, 50])
-    activation: str = "tanh"
-    likelihood: str = "bernoulli"
-    beta: float = 1.0
-    kl_warmup_steps: int = 0
-    n_classes: int = 0
+    activation: str = param("tanh", choices=lambda: list(ACTIVATIONS))
+    likelihood: str = param("bernoulli", choices=lambda: list(LIKELIHOODS))
+    beta: float = param(1.0, ge=0)
+    kl_warmup_steps: int = param(0, ge=0)
+    n_classes: int = param(0, ge=0)
     binarize: bool = False
 
     def __post_init__(self) -> None:
-        check_flags(self)
+        check_fields(self)
         self.layers = parse_layers(self.layers)
         check_activation(self.activation)
         if self.likelihood not in VAE_LIKELIHOODS:
@@ -257,6 +258,16 @@ class VAE(EncoderDecoder):
     def takes_targets(self) -> bool:
         """A conditional VAE learns from labels (the trainer passes ``y_train``)."""
         return self.config.n_classes > 0
+
+    @classmethod
+    def label_field(cls) -> str | None:
+        return "n_classes"
+
+    @classmethod
+    def needs_labels(cls, config, conditional: bool = False) -> bool:
+        """A conditional VAE (``conditional``, or ``n_classes`` set) learns from labels."""
+        n = config.get("n_classes", 0) if isinstance(config, dict) else config.n_classes
+        return bool(conditional or n)
 
     def kl_weight(self) -> float:
         """The KL weight of the next training step: ``beta * min(1, step / kl_warmup_steps)``."""

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aekit.io import check_flags, register_model
+from aekit.config import check_fields, param
 from aekit.latent import SCALE_PARAMETERIZATIONS, GaussianCode, gaussian_kl_standard, reparameterize
 from aekit.models.base import (
     Model,
@@ -41,7 +41,8 @@ from aekit.models.base import (
     check_labels,
     seeded_rng,
 )
-from aekit.nn import build_stack, check_activation, glorot_uniform_, parse_layers
+from aekit.nn import ACTIVATIONS, build_stack, check_activation, glorot_uniform_, parse_layers
+from aekit.registry import register_model
 
 
 def mixture_log_predictive(logits: torch.Tensor) -> torch.Tensor:
@@ -84,17 +85,17 @@ class VIBConfig:
     """
 
     layers: list[int] = field(default_factory=lambda: [784, 1024, 1024, 256])
-    n_classes: int = 10
-    activation: str = "relu"
-    beta: float = 1e-3
-    parameterization: str = "softplus"
-    n_train_samples: int = 1
-    n_eval_samples: int = 12
+    n_classes: int = param(10, ge=2)
+    activation: str = param("relu", choices=lambda: list(ACTIVATIONS))
+    beta: float = param(1e-3, ge=0)
+    parameterization: str = param("softplus", choices=SCALE_PARAMETERIZATIONS)
+    n_train_samples: int = param(1, ge=1)
+    n_eval_samples: int = param(12, ge=1)
     center_input: bool = False
-    init: str = "pytorch"
+    init: str = param("pytorch", choices=VIB_INITS)
 
     def __post_init__(self) -> None:
-        check_flags(self)
+        check_fields(self)
         self.layers = parse_layers(self.layers)
         check_activation(self.activation)
         if self.n_classes < 2:
@@ -133,6 +134,14 @@ class VIBClassifier(Model):
     config_class = VIBConfig
     monitor = "loss"
     takes_targets = True
+
+    @classmethod
+    def label_field(cls) -> str | None:
+        return "n_classes"
+
+    @classmethod
+    def needs_labels(cls, config, conditional: bool = False) -> bool:
+        return True
 
     def __init__(self, config: VIBConfig | None = None, **kwargs) -> None:
         super().__init__()

@@ -33,9 +33,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aekit.io import register_model
 from aekit.models.base import Model, apply_batched
 from aekit.rbm.rbm import bernoulli
+from aekit.registry import register_model
 
 
 @dataclass

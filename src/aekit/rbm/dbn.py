@@ -15,10 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from aekit.io import register_model
 from aekit.models.base import Model, apply_batched
 from aekit.nn import parse_layers
 from aekit.rbm.rbm import HIDDEN_UNITS, RBM, VISIBLE_UNITS, RBMConfig, bernoulli
+from aekit.registry import register_model
 
 
 @dataclass

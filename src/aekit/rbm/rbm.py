@@ -52,8 +52,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aekit.io import check_flags, register_model
+from aekit.config import check_fields
 from aekit.models.base import Model, apply_batched, check_documents
+from aekit.registry import register_model
 
 VISIBLE_UNITS = ("bernoulli", "gaussian", "softmax")
 HIDDEN_UNITS = ("bernoulli", "gaussian")
@@ -117,7 +118,7 @@ class RBMConfig:
     down_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        check_flags(self)
+        check_fields(self)
         if self.n_visible < 1 or self.n_hidden < 1:
             raise ValueError("n_visible and n_hidden must be >= 1")
         if self.visible not in VISIBLE_UNITS:

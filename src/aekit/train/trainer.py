@@ -52,19 +52,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from aekit.io import (
-    atomic_save_tensors,
-    atomic_write_json,
-    check_flags,
-    config_from_dict,
-    config_to_dict,
-    load_tensors,
-    read_json,
-    save_model,
-)
-from aekit.models.base import as_float_tensor
+from aekit.atomic import atomic_save_tensors, atomic_write_json, load_tensors, read_json
+from aekit.config import check_fields, config_from_dict, config_to_dict, param
+from aekit.models.base import Model, as_float_tensor
+from aekit.registry import is_registered
 from aekit.regularizers import draw_translations, translate_images
 from aekit.rows import MemmapRows, SparseRows, as_row_source, is_row_source
+from aekit.saving import save_model
 from aekit.train.distributed import (
     DistributedContext,
     PeerFailedError,
@@ -147,35 +141,35 @@ class TrainConfig:
         exact whatever this value).
     """
 
-    epochs: int = 20
-    batch_size: int = 128
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    momentum: float = 0.9
-    lr_schedule: str = "constant"
-    lr_step_epochs: int = 10
-    lr_gamma: float = 0.5
-    initial_momentum: float | None = None
-    momentum_warmup_epochs: int = 0
-    lbfgs_iters: int = 3
-    val_fraction: float = 0.1
-    patience: int | None = None
-    min_delta: float = 0.0
+    epochs: int = param(20, ge=1)
+    batch_size: int = param(128, ge=1)
+    optimizer: str = param("adam", choices=OPTIMIZERS)
+    lr: float = param(1e-3, gt=0)
+    momentum: float = param(0.9, ge=0, lt=1)
+    lr_schedule: str = param("constant", choices=SCHEDULES)
+    lr_step_epochs: int = param(10, ge=1)
+    lr_gamma: float = param(0.5, gt=0)
+    initial_momentum: float | None = param(None, ge=0, lt=1)
+    momentum_warmup_epochs: int = param(0, ge=0)
+    lbfgs_iters: int = param(3, ge=1)
+    val_fraction: float = param(0.1, ge=0, lt=1)
+    patience: int | None = param(None, ge=1)
+    min_delta: float = param(0.0, ge=0)
     restore_best: bool = True
-    seed: int = 0
+    seed: int = param(0, ge=0, lt=2**63)
     adam_betas: tuple[float, float] = (0.9, 0.999)
-    ema_decay: float | None = None
+    ema_decay: float | None = param(None, gt=0, lt=1)
     device: str = "auto"
     bf16: bool = False
     flush_denormal: bool = True
-    augment_shift: int = 0
-    augment_prob: float = 0.5
+    augment_shift: int = param(0, ge=0)
+    augment_prob: float = param(0.5, gt=0, le=1)
     image_shape: tuple[int, int] | None = None
     progress: bool = True
-    log_every: int = 50
+    log_every: int = param(50, ge=1)
 
     def __post_init__(self) -> None:
-        check_flags(self)
+        check_fields(self)
 
         def positive(name: str) -> None:
             value = getattr(self, name)
@@ -388,6 +382,12 @@ class Trainer:
         callbacks: Sequence[Callable[[Trainer, dict], bool | None]] = (),
         run_metadata: dict[str, Any] | None = None,
     ) -> None:
+        if not isinstance(model, Model):
+            raise TypeError(
+                f"Trainer trains aekit models; {type(model).__name__} is not one: subclass "
+                "aekit.models.Model (it declares what the trainer asks of a model: loss, "
+                "evaluate_batch, monitor, takes_targets, ...)"
+            )
         self.model = model
         self.config = config or TrainConfig()
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -397,15 +397,15 @@ class Trainer:
         self.device = rank_device(resolve_device(self.config.device))
         self.context = DistributedContext(device=self.device)
         self.history = History(records=[])
-        self._phased = hasattr(model, "training_phases")
+        self._phased = model.training_phases() is not None
         if self.config.optimizer == "lbfgs" and self._phased:
             raise ValueError(
                 f"{type(model).__name__} trains in alternating phases (a minimax game), which "
                 "has no single objective for L-BFGS's line search; use optimizer='adam' or 'sgd'"
             )
-        if self.config.optimizer == "lbfgs" and not getattr(model, "supports_lbfgs", True):
+        if self.config.optimizer == "lbfgs" and not model.supports_lbfgs:
             # The model's own reason when it gives one (the docstring of supports_lbfgs).
-            prop = getattr(type(model), "supports_lbfgs", None)
+            prop = type(model).supports_lbfgs
             why = (
                 " ".join(prop.__doc__.split())
                 if isinstance(prop, property) and prop.__doc__
@@ -424,6 +424,7 @@ class Trainer:
             params = [p for p in self.model.parameters() if p.requires_grad]
             return {"main": self._make_optimizer(params, 1.0)}
         phases = self.model.training_phases()
+        assert phases is not None
         return {
             name: self._make_optimizer([p for p in params if p.requires_grad], scale)
             for name, (params, scale) in phases.items()
@@ -463,9 +464,7 @@ class Trainer:
         if not all(math.isfinite(float(v)) for v in torch.aminmax(t)):
             n_bad = int((~torch.isfinite(t)).sum())
             raise ValueError(f"{name} has {n_bad} NaN or infinite values; clean or impute them")
-        check = getattr(self.model, "check_data", None)
-        if check is not None:
-            check(t, name)
+        self.model.check_data(t, name)
         return t.to(self.device)
 
     def _prepare_rows(self, x, name: str) -> SparseRows | MemmapRows:
@@ -480,14 +479,12 @@ class Trainer:
                 f"{name} has {n_bad} NaN or infinite values (the first in row {first_row}); "
                 "clean or impute them"
             )
-        check = getattr(self.model, "check_data", None)
-        if check is not None:
-            check(t, name)
+        self.model.check_data(t, name)
         return t.to(self.device)
 
     def _check_targets_given(self, given: bool) -> None:
         """Targets exactly when the model learns from them (``model.takes_targets``)."""
-        takes = bool(getattr(self.model, "takes_targets", False))
+        takes = bool(self.model.takes_targets)
         name = type(self.model).__name__
         if takes and not given:
             raise ValueError(
@@ -519,20 +516,20 @@ class Trainer:
             raise TypeError(f"{name} must hold integer class labels or real targets, got {t.dtype}")
         else:
             t = t.long()
-        check = getattr(self.model, "check_targets", None)
-        if check is not None:
-            check(t, name)
+        self.model.check_targets(t, name)
         return t.to(self.device)
 
     # Checkpoints -------------------------------------------------------------------------------
 
     def _write_run_json(self) -> None:
         assert self.run_dir is not None
-        model_cfg = getattr(self.model, "config", None)
+        model_cfg = self.model.config if is_registered(self.model) else None
         atomic_write_json(
             self.run_dir / "run.json",
             {
-                "model": getattr(self.model, "registered_name", type(self.model).__name__),
+                "model": self.model.registered_name
+                if is_registered(self.model)
+                else type(self.model).__name__,
                 "model_config": config_to_dict(model_cfg) if model_cfg is not None else None,
                 "train_config": asdict(self.config),
                 "metadata": self.run_metadata,
@@ -783,9 +780,7 @@ class Trainer:
         # Under DDP the objective is the wrapper's forward; its backward averages gradients.
         self._ddp = data_parallel(self.model, ctx, self._phased) if sharded else None
         self._loss = self.model.loss if self._ddp is None else functools.partial(self._ddp, None)
-        self._phase_loss = (
-            getattr(self.model, "phase_loss", None) if self._ddp is None else self._ddp
-        )
+        self._phase_loss = self.model.phase_loss if self._ddp is None else self._ddp
         self._loss_scale = 1.0  # of a rank's loss, so DDP's mean is the global batch's gradient
         torch.manual_seed(cfg.seed)
         self._shuffle_gen = torch.Generator().manual_seed(cfg.seed)
@@ -906,7 +901,7 @@ class Trainer:
                         )
                         for key, value in scores.items():
                             record[f"val_{key}"] = value
-                    monitor_key = f"val_{getattr(self.model, 'monitor', 'recon')}"
+                    monitor_key = f"val_{self.model.monitor}"
                     if xv is not None and monitor_key not in record:
                         raise ValueError(
                             f"{type(self.model).__name__}.monitor names {monitor_key[4:]!r}, "
@@ -992,7 +987,7 @@ class Trainer:
             best_value if math.isfinite(best_value) else None,
             stopped_early,
         )
-        if self.run_dir is not None and ctx.is_main and hasattr(self.model, "registered_name"):
+        if self.run_dir is not None and ctx.is_main and is_registered(self.model):
             save_model(self.model, self.run_dir / "model")
         if sharded:
             ctx.barrier()  # fit returns on every rank once the final model is written

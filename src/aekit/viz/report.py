@@ -16,7 +16,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from aekit.io import atomic_write_text
+from aekit.atomic import atomic_write_text
 from aekit.viz.figures import figure_to_base64
 
 __all__ = ["ReportImage", "Section", "render_report", "write_report"]

@@ -1,0 +1,357 @@
+"""What every command shares: one-line errors, options made from config fields, data and model
+arguments, writing arrays.
+
+A command is argument handling and printing over one library call; the checks themselves live
+in the library (the config dataclasses, the run specification, the loaders) and reach the user
+here as one line in the language of the command line (``--weight-decay``, not
+``weight_decay``).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import MISSING
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from aekit.config import ConfigError, FieldSpec, field_specs
+from aekit.data import list_datasets, load_array, load_dataset
+from aekit.saving import load_model
+from aekit.train import NonFiniteLossError, PeerFailedError
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+ARRAY_SUFFIXES = (".npy", ".csv")
+EXIT_INTERRUPTED = 130
+DATA_ARG_HELP = "A .npy/.npz/.csv file, or a data set name."
+
+
+def spell(name: str, value: Any = MISSING) -> str:
+    """A setting as the command line writes it: ``--model vae``, ``--tied``, ``--weight-decay``."""
+    if value is MISSING:
+        return flag(name)
+    if isinstance(value, bool):
+        return flag(name) if value else "--no-" + name.replace("_", "-")
+    return f"{flag(name)} {value}"
+
+
+def flag(name: str) -> str:
+    """A config field's name as the command line spells it (``weight_decay``:
+    ``--weight-decay``)."""
+    return "--" + name.replace("_", "-")
+
+
+def one_line(err: BaseException | str) -> str:
+    """An exception's message on one line, in the command line's words."""
+    if isinstance(err, ConfigError):
+        return " ".join(err.spelled(spell).split())
+    text = str(err).strip() or type(err).__name__
+    # A FileNotFoundError from the OS stringifies as "[Errno 2] ...": keep only the message.
+    if isinstance(err, OSError) and err.strerror and err.filename:
+        text = f"{err.strerror}: {err.filename}"
+    return " ".join(text.split())
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn the library's input errors into one-line click errors: exit code 2 for a setting
+    the configs refuse (a usage error), 1 for a failure while running; never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except ConfigError as err:
+            raise setting_error(err) from None
+        except (
+            ValueError,
+            TypeError,
+            OSError,  # a missing file, a path through a file, a directory where a file goes
+            NonFiniteLossError,
+            PeerFailedError,  # another torchrun rank failed; its own error is printed too
+            FloatingPointError,  # a model's own non-finite check (e.g. the VAE's KL)
+        ) as err:
+            raise click.ClickException(one_line(err)) from None
+
+    return wrapper
+
+
+def setting_error(err: BaseException) -> click.ClickException:
+    """A setting refused before any work started, as a usage error (exit code 2)."""
+    return click.UsageError(one_line(err))
+
+
+def apply_options(fn: Callable, options: Iterable[Callable]) -> Callable:
+    """Decorate ``fn`` with click options, the first listed first in ``--help``."""
+    for option in reversed(list(options)):
+        fn = option(fn)
+    return fn
+
+
+# Options made from config fields ------------------------------------------------------------
+
+
+def _default_text(owners: list[tuple[str, FieldSpec]]) -> str:
+    def show(v: Any) -> str:
+        if isinstance(v, list) and owners[0][1].name == "layers":
+            return "-".join(["auto", *map(str, v[1:])])  # on the data's width
+        if isinstance(v, list):
+            return "-".join(map(str, v))
+        return "none" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+
+    values = {show(s.default) for _, s in owners}
+    if len(values) == 1:
+        return values.pop()
+    return "; ".join(f"{owner} {show(s.default)}" for owner, s in owners)
+
+
+def field_option(
+    name: str,
+    owners: list[tuple[str, FieldSpec]],
+    extra_help: str = "",
+    all_owners: Iterable[str] = (),
+):
+    """A click option for config field ``name`` of one or more configs (``owners``: the owner's
+    name and its :class:`FieldSpec`). The default is None, meaning "the config's own default"
+    (shown in ``--help``), so a TOML file or a model's suggestion can fill in what the
+    command line leaves open; the value is checked by the config, not by click. The help names
+    the owners unless the field is every owner's (``all_owners``)."""
+    spec = owners[0][1]
+    help_text = spec.help or name.replace("_", " ").capitalize() + "."
+    if not all_owners or {o for o, _ in owners} != set(all_owners):
+        help_text = f"{', '.join(o for o, _ in owners)}: {help_text}"
+    choices = spec.bounds.choice_list()
+    accepts = (
+        f" Accepts {spec.describe()}." if spec.kind in (int, float) and spec.describe() else ""
+    )
+    help_text = f"{help_text}{extra_help}{accepts} [default: {_default_text(owners)}]"
+    if spec.kind is bool:
+        opt = f"{flag(name)}/--no-{name.replace('_', '-')}"
+        return click.option(opt, name, default=None, help=help_text)
+    kind = {int: click.INT, float: click.FLOAT}.get(spec.kind, click.STRING)  # type: ignore[arg-type]
+    metavar = "[" + "|".join(choices) + "]" if choices else None
+    return click.option(flag(name), name, type=kind, default=None, metavar=metavar, help=help_text)
+
+
+def config_field_options(configs: dict[str, type], skip: Iterable[str] = ()) -> list[Callable]:
+    """Options for every field of ``configs`` (owner name -> config dataclass) a command line
+    can spell (scalars and layer lists), each once, in the order first met."""
+    owners: dict[str, list[tuple[str, FieldSpec]]] = {}
+    for owner, cls in configs.items():
+        for name, spec in field_specs(cls).items():
+            structured = spec.kind is None and not name.endswith("layers")
+            if name in skip or structured:
+                continue
+            owners.setdefault(name, []).append((owner, spec))
+    everyone = list(configs) if len(configs) > 1 else []
+    return [field_option(name, specs, all_owners=everyone) for name, specs in owners.items()]
+
+
+# Data ---------------------------------------------------------------------------------------
+
+
+def parse_data_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``("n_train=2000", "layout=paper")`` -> ``{"n_train": 2000, "layout": "paper"}``."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(
+                f"{pair!r} is not KEY=VALUE, e.g. n_train=2000", param_hint="'--data-option'"
+            )
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw  # a bare word is a string
+        options[key.strip()] = value
+    return options
+
+
+def is_dataset_name(name: str) -> bool:
+    return name.strip().lower().replace("_", "-") in list_datasets()
+
+
+def data_options(fn: Callable) -> Callable:
+    """``--data-dir`` and ``--data-option``."""
+    return apply_options(
+        fn,
+        [
+            click.option(
+                "--data-dir",
+                type=click.Path(file_okay=False),
+                default=None,
+                help="Folder of the reference data sets (mnist/, fashion-mnist/). "
+                "[default: $AEKIT_DATA_DIR]",
+            ),
+            click.option(
+                "--data-option",
+                "data_option",
+                multiple=True,
+                metavar="KEY=VALUE",
+                help="Keyword argument for the data loader, repeatable, e.g. n_train=2000 "
+                "(curves), test_size=0.2 (digits), test_fraction=0.1 (files). [default: none]",
+            ),
+        ],
+    )
+
+
+def load_data(name: str, data_dir: str | None, options: dict[str, Any], hint: str = "'--data'"):
+    try:
+        return load_dataset(name, data_dir=data_dir, **options)
+    except (ValueError, TypeError, FileNotFoundError) as err:
+        raise click.BadParameter(one_line(err), param_hint=hint) from None
+
+
+def load_rows(
+    name: str, data_dir: str | None, options: dict[str, Any], split: str
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rows to encode or reconstruct, as float32, and their labels when the data has them.
+
+    A file with ``--split all`` is read whole and in order (so output row i is input row i);
+    otherwise the data set's train/test split is used, ``all`` meaning train then test.
+    """
+    if split == "all" and not is_dataset_name(name) and Path(name).expanduser().is_file():
+        try:
+            x = load_array(Path(name).expanduser())
+        except (ValueError, TypeError, FileNotFoundError) as err:
+            raise click.BadParameter(one_line(err), param_hint="'--data'") from None
+        # The same scaling as load_dataset: raw pixel bytes become intensities in [0, 1].
+        scale = np.float32(255.0 if x.dtype == np.uint8 else 1.0)
+        return np.asarray(x, dtype=np.float32) / scale, None
+    ds = load_data(name, data_dir, options)
+    if split == "train":
+        return ds.x_train, ds.y_train
+    if split == "test":
+        return ds.x_test, ds.y_test
+    labels = None if ds.y_train is None else np.concatenate([ds.y_train, ds.y_test])
+    return np.concatenate([ds.x_train, ds.x_test]), labels
+
+
+def check_width(x: np.ndarray, model, what: str = "'--data'") -> None:
+    n_in = model.config.layers[0]
+    if x.shape[1] != n_in:
+        raise click.BadParameter(
+            f"the data has {x.shape[1]} features but the model's input layer has {n_in}; "
+            "pass data of the width the model was trained on",
+            param_hint=what,
+        )
+
+
+# Models -------------------------------------------------------------------------------------
+
+
+def resolve_model_dir(path: str) -> Path:
+    """A saved model dir, or a run dir whose ``model/`` holds the final model."""
+    p = Path(path)
+    if (p / "config.json").is_file():
+        return p
+    if (p / "model" / "config.json").is_file():
+        return p / "model"
+    if (p / "run.json").is_file():
+        raise click.BadParameter(
+            f"the run in {p} has no final model yet (was it interrupted?); finish it with "
+            f"`aekit resume {p}`",
+            param_hint="'MODEL_DIR'",
+        )
+    raise click.BadParameter(
+        f"{p} is neither a saved model (config.json + model.safetensors) nor a run directory "
+        "of `aekit train`",
+        param_hint="'MODEL_DIR'",
+    )
+
+
+def load_saved_model(path: str, needs: tuple[str, ...] = ("transform", "reconstruct")):
+    """The saved model, refused with a clear message when it lacks a method the command uses
+    (the models' public surface differs by family: an RBM has no reconstruct of its own)."""
+    model_dir = resolve_model_dir(path)
+    try:
+        model = load_model(model_dir)
+    except (ValueError, TypeError, FileNotFoundError) as err:
+        raise click.BadParameter(one_line(err), param_hint="'MODEL_DIR'") from None
+    missing = [name for name in needs if not callable(getattr(model, name, None))]
+    if missing:
+        raise click.BadParameter(
+            f"{model_dir} holds a {type(model).__name__}, which cannot {missing[0]}; this "
+            "command needs a model that can",
+            param_hint="'MODEL_DIR'",
+        )
+    return model.eval()
+
+
+# Arrays -------------------------------------------------------------------------------------
+
+
+def apply_to_file(method: Callable, x, path: str | None) -> np.ndarray:
+    """``method(x)``, written batch by batch straight into ``path`` when it is a ``.npy`` and
+    the method takes ``out=`` (the returned memmap is then already the file)."""
+    if path is not None and Path(path).suffix.lower() == ".npy":
+        if "out" in inspect.signature(method).parameters:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            return method(x, out=path)
+    return method(x)
+
+
+def write_array(x: np.ndarray, path: str | None) -> str:
+    """Write to ``.npy`` or ``.csv``; without a path, CSV to stdout. A memmap already backed
+    by ``path`` (see :func:`apply_to_file`) is left as written."""
+    if isinstance(x, np.memmap) and path is not None and x.filename is not None:
+        if Path(x.filename).resolve() == Path(path).resolve():
+            return str(Path(path))
+    if path is None:
+        np.savetxt(sys.stdout, x, delimiter=",", fmt="%.7g")
+        return "stdout"
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.suffix.lower() == ".npy":
+        np.save(p, x)
+    else:
+        np.savetxt(p, x, delimiter=",", fmt="%.7g")
+    return str(p)
+
+
+def out_array_callback(ctx: click.Context, param: click.Parameter, value: str | None):
+    if value is not None and Path(value).suffix.lower() not in ARRAY_SUFFIXES:
+        raise click.BadParameter(
+            f"{value!r} should end in {' or '.join(ARRAY_SUFFIXES)}", ctx, param
+        )
+    return value
+
+
+def image_shape_option(text: str | None, n_features: int) -> tuple[int, int] | None:
+    """``--image-shape HxW`` checked against the feature count; square inputs by default."""
+    if text is None:
+        side = int(round(n_features**0.5))
+        return (side, side) if side * side == n_features else None
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not HxW, e.g. 28x28", param_hint="'--image-shape'"
+        ) from None
+    if h < 1 or w < 1:
+        raise click.BadParameter(
+            f"{text!r}: height and width must be positive, e.g. 28x28", param_hint="'--image-shape'"
+        )
+    if h * w != n_features:
+        raise click.BadParameter(
+            f"{h}x{w} = {h * w} pixels, but a sample has {n_features} features",
+            param_hint="'--image-shape'",
+        )
+    return h, w
+
+
+THREADS_OPTION = click.option(
+    "--threads",
+    type=click.INT,
+    default=None,
+    show_default="torch's choice",
+    help="CPU threads for torch. On a shared machine 1 can be several times faster than "
+    "more, because threads of small layers wait for each other.",
+)

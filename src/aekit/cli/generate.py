@@ -1,0 +1,137 @@
+"""``aekit sample`` and ``aekit report``: draws from a generative model and its HTML report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from aekit.cli.common import (
+    CONTEXT_SETTINGS,
+    DATA_ARG_HELP,
+    check_width,
+    data_options,
+    image_shape_option,
+    load_data,
+    load_saved_model,
+    parse_data_options,
+    resolve_model_dir,
+    user_errors,
+    write_array,
+)
+from aekit.experiments.generative import write_generative_report
+from aekit.models import VAE
+from aekit.viz.figures import save_figure
+from aekit.viz.generative import sample_figure
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--n", "n_samples", type=click.IntRange(min=1), default=64, show_default=True,
+    help="How many samples to draw.",
+)  # fmt: skip
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A .png image grid (square inputs, or --image-shape) or a .npy array. [default: "
+    "samples.png beside the model for square inputs, else samples.npy]",
+)
+@click.option(
+    "--image-shape",
+    default=None,
+    metavar="HxW",
+    help="Height x width of one sample's image, e.g. 28x28. [default: square inputs]",
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the draws."
+)
+@click.option(
+    "--label",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Conditional VAE: the class to draw. [default: every class in turn]",
+)
+@user_errors
+def sample(model_dir, n_samples, out_path, image_shape, seed, label) -> None:
+    """Draw samples from a trained generative model (vae, aae) and save them.
+
+    The samples are the decoder's means at codes drawn from the model's prior, reproducible
+    from --seed. MODEL_DIR is a run directory of `aekit train` or a saved model.
+    """
+    model = load_saved_model(model_dir, ("sample",))
+    n_features = model.config.layers[0]
+    shape = image_shape_option(image_shape, n_features)
+    if out_path is None:
+        name = "samples.png" if shape is not None else "samples.npy"
+        out_path = str(resolve_model_dir(model_dir) / name)
+    suffix = Path(out_path).suffix.lower()
+    if suffix not in (".png", ".npy"):
+        raise click.BadParameter(
+            f"{out_path} must end in .png (an image grid) or .npy (the array)",
+            param_hint="'--out'",
+        )
+    kwargs: dict[str, Any] = {"seed": seed}
+    n_classes = getattr(model.config, "n_classes", 0)
+    if isinstance(model, VAE) and n_classes:
+        kwargs["y"] = (
+            np.full(n_samples, label) if label is not None else np.arange(n_samples) % n_classes
+        )
+    elif label is not None:
+        raise click.BadParameter(
+            "--label needs a conditional VAE (trained with --conditional)", param_hint="'--label'"
+        )
+    x = np.asarray(model.sample(n_samples, **kwargs))  # (n, n_features)
+    if suffix == ".npy":
+        write_array(x, out_path)
+        click.echo(f"wrote {n_samples} samples of {n_features} features to {out_path}")
+        return
+    if shape is None:
+        raise click.BadParameter(
+            f"the model's {n_features} features are not a square image; pass --image-shape "
+            "HxW or write a .npy",
+            param_hint="'--out'",
+        )
+    save_figure(sample_figure(x, shape, title=f"{n_samples} samples (seed {seed})"), out_path)
+    click.echo(f"wrote a grid of {n_samples} samples to {out_path}")
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--data", "data_name", required=True, metavar="NAME_OR_PATH", help=DATA_ARG_HELP)
+@data_options
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The HTML file. [default: report.html beside the model]",
+)
+@click.option(
+    "--iw-samples",
+    type=click.IntRange(min=0),
+    default=500,
+    show_default=True,
+    help="VAE: importance samples of the log-likelihood estimate (0 skips it).",
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the draws."
+)
+@user_errors
+def report(model_dir, data_name, data_dir, data_option, out_path, iw_samples, seed) -> None:
+    """Write an HTML report of a trained generative model (vae, aae) on a data set's test rows.
+
+    Samples, reconstructions, code histograms against the prior, for 2-d codes the codes over
+    the prior's density and the decoded manifold, and a table of held-out metrics (MMD of the
+    codes to the prior; for a VAE the importance-weighted log-likelihood).
+    """
+    model = load_saved_model(model_dir, ("sample",))
+    data = load_data(data_name, data_dir, parse_data_options(data_option))
+    check_width(data.x_train, model)
+    path = Path(out_path) if out_path else resolve_model_dir(model_dir) / "report.html"
+    write_generative_report(model, data, path, iw_samples=iw_samples, seed=seed)
+    click.echo(f"wrote {path}")
