@@ -50,6 +50,7 @@ from aekit.viz import (
     save_figure,
     write_report,
 )
+from aekit.viz.explore import explorer_section, write_explorer
 
 __all__ = ["PRESETS", "DemoJob", "format_summary", "run_demo"]
 
@@ -211,6 +212,7 @@ def _run_job(
     log(f"[{job.dataset}] {summary}")
     return {
         "data": data,
+        "model": model,
         "methods": methods,
         "history": history.records,
         "codes": codes,
@@ -454,8 +456,14 @@ def run_demo(
             job.dataset: _run_job(job, seed, progress, out_dir / "models", log)
             for job in PRESETS[name]
         }
-        log("writing figures and report")
+        log("writing figures, explorer pages and report")
         sections = _figures(out_dir, outcomes)
+        explorers = {
+            f"{ds}: autoencoder {out['methods']['autoencoder']['layers']}": write_explorer(
+                out["model"], out["data"], out_dir / f"explore_{ds}.html"
+            )
+            for ds, out in outcomes.items()
+        }
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         n_threads = torch.get_num_threads()
     finally:
@@ -484,6 +492,7 @@ def run_demo(
         },
         "wall_time_s": wall,
         "cpu_time_s": cpu,
+        "explorers": {label: path.name for label, path in explorers.items()},
     }
     atomic_write_json(out_dir / "results.json", results)
 
@@ -519,7 +528,7 @@ def run_demo(
     report = write_report(
         out_dir / "report.html",
         "aekit demo: autoencoders vs PCA at equal code size",
-        [intro, settings, *sections],
+        [intro, explorer_section(explorers, out_dir), settings, *sections],
         subtitle=subtitle,
     )
     results["report"] = str(report)

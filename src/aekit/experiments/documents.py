@@ -53,6 +53,7 @@ from aekit.saving import load_model
 from aekit.train import TrainConfig, Trainer
 from aekit.train.pretrain import document_rbm_configs
 from aekit.viz import Section, code_scatter, learning_curves, save_figure
+from aekit.viz.explore import explorer_section, write_explorer
 from aekit.viz.report import write_report
 from aekit.viz.retrieval import precision_recall_figure, retrieval_curves_figure
 
@@ -343,7 +344,18 @@ def run_documents(
         **{f"{k}_recall": c.recall for k, c in curves.items()},
     )
     figures = _figures(out, curves, maps, y_test, knn, meta["label_names"], records)
-    _write_report(out, results, figures)
+    explorers = {
+        name: write_explorer(
+            models[name],
+            x_test,
+            out / f"explore_{name}.html",
+            labels=y_test,
+            label_names=meta["label_names"],
+            title=f"aekit explorer: {name} on the test posts",
+        )
+        for name in ("AE-2", "AE-10")
+    }
+    _write_report(out, results, figures, explorers)
     _log(f"report: {out / 'report.html'}")
     return results
 
@@ -379,7 +391,7 @@ def _figures(out, curves, maps, labels, knn, label_names, records) -> list[tuple
     return figs
 
 
-def _write_report(out: Path, results: dict[str, Any], figures) -> None:
+def _write_report(out: Path, results: dict[str, Any], figures, explorers: dict[str, Path]) -> None:
     prec = results["precision"]
     rows = [{"method": m, **{f"P@{k}": f"{v:.3f}" for k, v in p.items()}} for m, p in prec.items()]
     speed = [{"search": k, "value": f"{v:.4f}"} for k, v in results["search_seconds"].items()]
@@ -410,5 +422,6 @@ def _write_report(out: Path, results: dict[str, Any], figures) -> None:
         Section("Query speed (top 10 among the training posts, every test post)", table=speed),
         Section("Targets", table=checks),
         Section("Figures", images=figures),
+        explorer_section(explorers, out),
     ]
     write_report(out / "report.html", "Hinton & Salakhutdinov 2006: documents", sections)

@@ -44,6 +44,7 @@ from aekit.rbm import RBM, DBNConfig, RBMConfig
 from aekit.saving import load_model
 from aekit.train import TrainConfig, Trainer, fit_rbm_layer
 from aekit.viz import Section, code_scatter, learning_curves, reconstruction_grid, save_figure
+from aekit.viz.explore import explorer_section, write_explorer
 from aekit.viz.report import write_report
 
 
@@ -456,7 +457,8 @@ def run_experiment(
 
     figures = _figures(out, exp, data, recon, codes_2d, records, scratch_records, results)
     atomic_write_json(out / "results.json", results)
-    _write_report(out, exp, results, figures)
+    explorer = write_explorer(deep, data, out / "explore.html")
+    _write_report(out, exp, results, figures, {f"autoencoder ({code})": explorer})
     _log(f"report: {out / 'report.html'}")
     return results
 
@@ -535,7 +537,9 @@ def _figures(out, exp, data, recon, codes_2d, records, scratch_records, results)
     return figs
 
 
-def _write_report(out: Path, exp: Experiment, results: dict[str, Any], figures) -> None:
+def _write_report(
+    out: Path, exp: Experiment, results: dict[str, Any], figures, explorers: dict[str, Path]
+) -> None:
     rows = []
     for method, v in results["methods"].items():
         rows.append(
@@ -572,4 +576,5 @@ def _write_report(out: Path, exp: Experiment, results: dict[str, Any], figures) 
             )
         )
     sections.append(Section("Figures", images=[(p, c) for p, c in figures]))
+    sections.append(explorer_section(explorers, out))
     write_report(out / "report.html", f"Hinton & Salakhutdinov 2006: {exp.name}", sections)

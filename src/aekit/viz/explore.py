@@ -30,6 +30,7 @@ import base64
 import html
 import io
 import json
+import os
 import warnings
 from dataclasses import dataclass
 from importlib import resources
@@ -49,6 +50,7 @@ from aekit.models import VAE, AdversarialAutoencoder, Autoencoder, DocumentAutoe
 from aekit.models.base import EncoderDecoder
 from aekit.nn import TiedStack
 from aekit.rbm import DBN, RBM
+from aekit.viz.report import Section
 
 __all__ = [
     "PROJECTIONS",
@@ -58,6 +60,7 @@ __all__ = [
     "decode_numpy",
     "decoder_layers",
     "explore_saved",
+    "explorer_section",
     "find_saved_model",
     "write_explorer",
 ]
@@ -843,3 +846,15 @@ def explore_saved(
     else:
         rows = load_dataset(data, data_dir=data_dir, **(data_options or {}))
     return write_explorer(model, rows, out, config, split=split)
+
+
+def explorer_section(pages: dict[str, Path], folder: str | Path) -> Section:
+    """A report section linking explorer pages (label -> page), relative to the report's
+    ``folder``, so the links hold when the folder is moved or mailed whole."""
+    return Section(
+        "Explore the models",
+        "Interactive pages, one self-contained HTML file each (open from disk, offline): the "
+        "codes on a 2-D map coloured by label; hover a point to see its input and "
+        "reconstruction, click two points to see the decoded path between their codes.",
+        links=[(label, os.path.relpath(page, folder)) for label, page in pages.items()],
+    )

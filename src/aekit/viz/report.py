@@ -49,16 +49,18 @@ class ReportImage:
 
 @dataclass
 class Section:
-    """A titled part of the report: paragraphs, then a table, then figures.
+    """A titled part of the report: paragraphs, then links, then a table, then figures.
 
     ``table`` is a list of rows, each a dict from column name to value; the columns are the
     union of the rows' keys in first-seen order, and a row without a key shows an empty cell.
+    ``links`` are ``(label, href)`` pairs, e.g. pages written beside the report.
     """
 
     title: str
     text: str | Sequence[str] = ()
     table: Sequence[Mapping[str, Any]] | None = None
     images: Sequence[ReportImage | Figure | tuple] = field(default_factory=list)
+    links: Sequence[tuple[str, str]] = ()
 
 
 def _esc(value: Any) -> str:
@@ -116,10 +118,11 @@ def _as_section(section: Section | Mapping[str, Any]) -> Section:
     if isinstance(section, Section):
         return section
     if isinstance(section, Mapping):
-        unknown = set(section) - {"title", "text", "table", "images"}
+        unknown = set(section) - {"title", "text", "table", "images", "links"}
         if unknown:
             raise ValueError(
-                f"unknown report section keys {sorted(unknown)}; use title, text, table, images"
+                f"unknown report section keys {sorted(unknown)}; use title, text, table, "
+                "images, links"
             )
         return Section(**section)
     raise TypeError(f"a report section is a Section or a dict, got {type(section).__name__}")
@@ -148,6 +151,9 @@ def render_report(
         parts.append(f"<section>\n<h2>{_esc(section.title)}</h2>")
         paragraphs = [section.text] if isinstance(section.text, str) else list(section.text)
         parts.extend(f"<p>{_esc(p)}</p>" for p in paragraphs if p)
+        if section.links:
+            items = "".join(f'<li><a href="{_esc(h)}">{_esc(t)}</a></li>' for t, h in section.links)
+            parts.append(f"<ul>{items}</ul>")
         if section.table:
             parts.append(_table_html(section.table))
         for item in section.images:
