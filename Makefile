@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 AEKIT_DATA_DIR ?= $(abspath ../shared/data)
 export AEKIT_DATA_DIR
 
-.PHONY: setup demo test test-slow lint format bench clean
+.PHONY: setup demo test test-slow coverage lint format bench clean
 
 setup: $(STAMP)
 
@@ -28,6 +28,10 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# Line coverage of src/ under the default suite (the slow tests excluded, as in `make test`).
+coverage: $(STAMP)
+	$(BIN)/python -m pytest -q --cov=aekit --cov-report=term
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
