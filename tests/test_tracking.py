@@ -291,6 +291,43 @@ def test_a_tracking_extra_not_installed_is_one_line(tmp_path, monkeypatch, name,
     assert str(err.value).endswith(f"pip install 'aekit[{name}]'")
 
 
+# The command line --------------------------------------------------------------------------
+
+
+def test_aekit_train_log_tensorboard(tmp_path, runner):
+    pytest.importorskip("tensorboard")
+    from aekit.cli import main
+
+    run = tmp_path / "run"
+    args = ["train", "--data", "digits", "--layers", "auto-8", "--epochs", "2", "--no-progress",
+            "--out", str(run), "--log", "tensorboard"]  # fmt: skip
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    records = read_records(run)
+    acc = event_accumulator(run / "tensorboard")
+    for key in ("train_loss", "val_recon"):
+        assert [e.value for e in acc.Scalars(key)] == [np.float32(r[key]) for r in records]
+
+
+def test_aekit_train_log_without_the_extra_is_one_line(tmp_path, runner, monkeypatch):
+    from aekit.cli import main
+
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    args = ["train", "--data", "digits", "--epochs", "1", "--out", str(tmp_path / "run"),
+            "--log", "mlflow"]  # fmt: skip
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: MLflow logging needs the mlflow package, which is not installed: "
+        "pip install 'aekit[mlflow]'\n"
+    )
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+    result = runner.invoke(main, [*args[:-1], "wandb"])
+    assert (
+        result.exit_code == 2 and "'wandb' is not one of 'tensorboard', 'mlflow'" in result.output
+    )
+
+
 if __name__ == "__main__":  # one rank of the torchrun test: train with a TensorBoard logger
     out = Path(sys.argv[1])
     torch.set_num_threads(1)

@@ -28,6 +28,7 @@ from aekit.registry import model_class
 from aekit.spec import PRETRAIN, TRAINABLE, DataSpec, RunSpec
 from aekit.spec import resume as resume_run
 from aekit.train import TrainConfig, is_main_process, shutdown_distributed
+from aekit.train.tracking import LOGGERS, make_logger
 
 # Flags every model has a field for; the rest are each model's own.
 _MODEL_CONFIGS = {name: model_class(name).config_class for name in TRAINABLE}
@@ -183,9 +184,17 @@ def _finish(run, history, seconds: float, run_dir: Path) -> None:
     default=False,
     help="Start afresh even if --out already holds a run (else use `aekit resume`). [default: off]",
 )
+@click.option(
+    "--log",
+    "log_to",
+    type=click.Choice(LOGGERS),
+    default=None,
+    help="Also log the run to TensorBoard (RUN_DIR/tensorboard) or MLflow (its default store, "
+    "$MLFLOW_TRACKING_URI); needs aekit[tensorboard] or aekit[mlflow]. [default: none]",
+)
 @click.pass_context
 @user_errors
-def train(ctx, data_name, data_dir, data_option, config_file, run_dir, overwrite, **params):
+def train(ctx, data_name, data_dir, data_option, config_file, run_dir, overwrite, log_to, **params):
     """Train a model (--model: autoencoder, vae, aae, vib, ib-autoencoder) on a data set or
     a data file; save it in RUN_DIR/model.
 
@@ -199,6 +208,7 @@ def train(ctx, data_name, data_dir, data_option, config_file, run_dir, overwrite
     except (ValueError, TypeError, OSError) as err:
         raise setting_error(err) from None
     run_path = Path(run_dir)
+    callbacks = [make_logger(log_to, run_path)] if log_to else []
     if (run_path / "run.json").is_file() and not overwrite:
         raise click.UsageError(
             f"{run_path} already holds a run; continue it with `aekit resume {run_path}` or "
@@ -216,7 +226,7 @@ def train(ctx, data_name, data_dir, data_option, config_file, run_dir, overwrite
     for key, value in run.suggested.items():
         click.echo(f"{key} = {value}: what this {spec.model} trains best with (its docs)")
     try:
-        history = run.fit(run_path)
+        history = run.fit(run_path, callbacks=callbacks)
     except KeyboardInterrupt:
         _interrupted(ctx, run_path)
         return
