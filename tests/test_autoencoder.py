@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 from scipy.linalg import subspace_angles
 from sklearn.decomposition import PCA
 
@@ -89,6 +90,19 @@ def test_load_rejects_corrupt_or_mismatched_weights_with_one_message(tmp_path):
         load_model(tmp_path / "m")
     (tmp_path / "m" / "config.json").write_text('{"format": "aekit", "model": "autoencoder"}')
     with pytest.raises(ValueError, match="no 'config' table"):
+        load_model(tmp_path / "m")
+
+
+def test_load_refuses_a_stray_tensor_naming_it(tmp_path):
+    # A tensor the config does not describe means the file and config.json come from different
+    # models; loading must say so rather than drop it.
+    ae = Autoencoder(AutoencoderConfig(layers=[6, 4, 2]))
+    ae.save(tmp_path / "m")
+    weights = tmp_path / "m" / "model.safetensors"
+    tensors = load_file(weights)
+    tensors["stray.weight"] = torch.zeros(3, 2)
+    save_file(tensors, weights)
+    with pytest.raises(ValueError, match=r"unexpected \['stray\.weight'\]; save the model again"):
         load_model(tmp_path / "m")
 
 
