@@ -339,11 +339,14 @@ def test_umap_without_the_package_names_the_extra(digits, monkeypatch):
 
 
 def test_tsne_projection(digits):
-    p = payload_of(
-        build_explorer(Autoencoder(layers="64-16-5"), digits, ExplorerConfig(projection="tsne"))
-    )
+    from threadpoolctl import threadpool_limits
+
+    cfg = ExplorerConfig(projection="tsne", max_points=120)
+    with threadpool_limits(1):  # OpenMP threads of a small t-SNE wait for each other when busy
+        p = payload_of(build_explorer(Autoencoder(layers="64-16-5"), digits, cfg))
     assert p["axes"] == ["t-SNE 1", "t-SNE 2"] and "prior_positions" not in p
-    assert np.isfinite(f32(p["positions"])).all()
+    positions = f32(p["positions"]).reshape(-1, 2)
+    assert positions.shape == (120, 2) and np.isfinite(positions).all()
 
 
 # The command ------------------------------------------------------------------------------------
@@ -381,6 +384,17 @@ def test_command_errors_are_one_line(tmp_path, monkeypatch):
     assert result.exit_code == 1 and "pip install 'aekit[explore]'" in result.output
     result = CliRunner().invoke(main, [*args[:4], "--projection", "mds"])
     assert result.exit_code == 2 and "mds" in result.output
+
+
+def test_report_links_explorer_pages_relative_to_its_folder(tmp_path):
+    from aekit.viz.explore import explorer_section
+    from aekit.viz.report import write_report
+
+    page = tmp_path / "models" / "explore a&b.html"
+    section = explorer_section({"AE <2>": page}, tmp_path)
+    assert section.links == [("AE <2>", "models/explore a&b.html")]
+    html = write_report(tmp_path / "report.html", "t", [section]).read_text()
+    assert '<a href="models/explore a&amp;b.html">AE &lt;2&gt;</a>' in html
 
 
 # In a real browser ------------------------------------------------------------------------------
@@ -548,4 +562,18 @@ def test_document_page_in_chromium(browser, tmp_path):
     vocab = set(model.config.vocabulary["vocabulary"])
     assert set(words[0].text.split()) <= vocab
     browser.save_screenshot(str(tmp_path / "docs.png"))
+    assert _severe(browser) == []
+
+
+def test_demo_report_links_explorer_pages_that_work_in_chromium(browser, tmp_path):
+    from aekit.experiments.demo import run_demo
+
+    results = run_demo(tmp_path / "demo", preset="tiny", progress=False)
+    assert sorted(results["explorers"].values()) == ["explore_curves.html", "explore_digits.html"]
+    report = (tmp_path / "demo" / "report.html").read_text()
+    for name in results["explorers"].values():
+        assert f'href="{name}"' in report
+        _open(browser, tmp_path / "demo" / name)
+        _mouse_to(browser, 0).perform()
+        assert _dark_pixels(browser, "canvas.hover-input") > 0
     assert _severe(browser) == []
