@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import numpy as np
 
-# B, documents per block: 32-bit 20 Newsgroups codes took 17.0 ms, against 19.9 (B = 8), 19.3 (32)
+# B, documents per block: the fastest of 8, 16 and 32 (timings in docs/measurements.md)
 BLOCK_ROWS = 16
 QUERY_GROUP = 8  # queries sharing one pass over a row of database words
 GROUP_BYTES = 2**26  # fewer queries per group when 8 rows of distances would exceed this
 MAX_BITS = 254  # distances live in uint8; 255 marks padding and the excluded self-match
-# Above this k the insertion into the kept list (O(k) per candidate) loses to torch.topk: at
-# 11,293 documents k = 256 took 110 ms against 440 ms, k = 700 843 ms against 499 ms.
+# Above this k the insertion into the kept list (O(k) per candidate) loses to torch.topk
+# (timings in docs/measurements.md).
 MAX_K = 256
 
 

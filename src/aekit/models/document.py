@@ -61,10 +61,9 @@ class DocumentAutoencoderConfig:
         ``lambda`` of ``lambda / 2 * sum ||W||^2``.
     input_length : float or None
         Rescale every document to this many words before the first layer (its word
-        distribution times ``input_length``); ``None`` feeds the raw counts. Measured on 20
-        Newsgroups (median 54 words, longest 12,434): with raw counts the few very long posts
-        make CD on the softmax RBM diverge at any learning rate we tried (1e-3, 1e-4) and its
-        500 features retrieve at chance; at 100 words they train stably.
+        distribution times ``input_length``); ``None`` feeds the raw counts. With raw counts
+        the few very long posts of 20 Newsgroups made CD on the softmax RBM diverge and its
+        features retrieve at chance; at 100 words it trains stably (docs/measurements.md).
     vocabulary : dict or None
         The fitted text pipeline (``BagOfWords.to_dict()``), saved with the model so that
         ``aekit retrieve`` codes new text exactly as the training corpus was coded.

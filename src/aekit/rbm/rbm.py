@@ -64,9 +64,8 @@ _LOG_2PI = math.log(2 * math.pi)
 def bernoulli(p: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Binary samples with means ``p``: ``uniform < p``.
 
-    Same distribution as ``torch.bernoulli(p)`` but about 3x faster on CPU (a 100 x 1000
-    batch: 0.33 ms against 1.15 ms, torch 2.13, 2 threads), which is a fifth of a CD-1 step
-    of a 784-1000 RBM.
+    Same distribution as ``torch.bernoulli(p)`` but about 3x faster on CPU, where sampling is
+    a sizeable part of a CD step (timings in docs/measurements.md).
     """
     u = torch.rand(p.shape, dtype=p.dtype, device=p.device, generator=generator)
     return torch.lt(u, p).to(p.dtype)

@@ -54,9 +54,8 @@ TUKEY_K = 1.5
 # over features: a feature the network reconstructs perfectly (a constant border pixel) would
 # otherwise turn any deviation there into an unbounded score.
 STANDARDIZED_FLOOR = 0.1
-# max_epochs="auto": about this many minibatch updates, in 10 to 200 epochs. Measured on the
-# one-class benchmarks, the number of updates matters more than the number of epochs: 10 epochs
-# of the 8x8 digits' ~190 training rows (30 updates) rank at AUC 0.84, 100 epochs 0.98.
+# max_epochs="auto": about this many minibatch updates, in 10 to 200 epochs. On the one-class
+# benchmarks the number of updates matters more than the number of epochs (docs/measurements.md).
 AUTO_UPDATES = 1000
 AUTO_EPOCHS = (10, 200)
 
