@@ -45,15 +45,14 @@ row of the encoder is set to ``q(t)`` (for DIB: the largest cluster).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import entr
 
 from aekit.ib.information import LN2, check_joint
 
-__all__ = ["IBCurve", "IBSolution", "InformationBottleneck", "beta_sweep", "upper_envelope"]
+__all__ = ["IBSolution", "InformationBottleneck"]
 
 # q(t) at or below this is an empty cluster: it is dropped and its rows renormalised.
 EMPTY = 1e-12
@@ -79,6 +78,8 @@ class _Problem:
     neg_h_y_x: np.ndarray  # (n_x,) sum_y p(y|x) ln p(y|x)
     support: np.ndarray  # (n_x, n_y) 1.0 where p(y|x) > 0
     py_x_and_1: np.ndarray  # (n_x, n_y + 1) [p(y|x), 1]
+    sup_ptr: np.ndarray  # (n_x + 1,) int64: the y with p(x, y) > 0 of row x are
+    sup_idx: np.ndarray  # sup_idx[sup_ptr[x]:sup_ptr[x + 1]] (CSR), for the DIB search
     hash_weights: np.ndarray  # (n_y,) int64, for hashing rows of q(y|t)
     x_rows: np.ndarray  # indices of these x in the caller's p(x, y)
     y_cols: np.ndarray  # indices of these y in the caller's p(x, y)
@@ -94,6 +95,7 @@ def _prepare(pxy: np.ndarray) -> _Problem:
     sub = pxy[np.ix_(x_rows, y_cols)]
     px, py = sub.sum(1), sub.sum(0)
     py_x = sub / px[:, None]
+    rows, cols = np.nonzero(sub > 0)  # row-major order: each row's columns together
     h_x, h_y, h_xy = entr(px).sum() / LN2, entr(py).sum() / LN2, entr(sub).sum() / LN2
     return _Problem(
         pxy=sub,
@@ -103,6 +105,10 @@ def _prepare(pxy: np.ndarray) -> _Problem:
         neg_h_y_x=-entr(py_x).sum(1),
         support=(py_x > 0).astype(np.float64),
         py_x_and_1=np.hstack([py_x, np.ones((len(px), 1))]),
+        sup_ptr=np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(px)))]).astype(
+            np.int64
+        ),
+        sup_idx=cols.astype(np.int64),
         hash_weights=np.random.default_rng(0).integers(1, 2**40, size=len(py)),
         x_rows=x_rows,
         y_cols=y_cols,
@@ -317,122 +323,60 @@ def _polish(problem: _Problem, fit: _Fit, beta: float, alpha: float, tol: float)
     return _evaluate(problem, encoder, beta, alpha, fit.n_iter, fit.converged)
 
 
-def _improving_moves(
-    problem: _Problem, labels: np.ndarray, qt: np.ndarray, qty: np.ndarray, beta: float
-) -> list[tuple[int, int]]:
-    """Moves of single x to other hard clusters that lower the DIB cost, computed exactly.
-
-    Unlike the argmax step, which scores x against clusters that still contain it. With
-    ``I(T;Y) = H(Y) + H(T) - H(T, Y)`` the cost changes by ``(1 - beta) dH(T) + beta dH(T, Y)``
-    and a move changes only the two clusters involved; so moves that touch disjoint clusters
-    change the cost by the sum of their own changes, and all returned moves (the best move of
-    each x, best first, skipping any that touches a cluster an earlier one touched) may be
-    made together.
-    """
-    px, pxy = problem.px, problem.pxy
-    rows = np.arange(len(px))
-    h_t, h_ty = entr(qt), entr(qty).sum(1)  # per cluster, nats
-    # Taking x out of its cluster (clipped: rounding may leave -1e-17 where 0 is meant).
-    out_t = entr(np.maximum(qt[labels] - px, 0.0)) - h_t[labels]  # (n_x,)
-    out_ty = entr(np.maximum(qty[labels] - pxy, 0.0)).sum(1) - h_ty[labels]  # (n_x,)
-    # Putting it into cluster t.
-    in_t = entr(qt[None, :] + px[:, None]) - h_t[None, :]  # (n_x, n_t)
-    in_ty = entr(qty[None, :, :] + pxy[:, None, :]).sum(-1) - h_ty[None, :]  # (n_x, n_t)
-    delta = (1.0 - beta) * (out_t[:, None] + in_t) + beta * (out_ty[:, None] + in_ty)
-    delta[rows, labels] = np.inf
-    target = np.argmin(delta, axis=1)
-    gain = delta[rows, target]
-    moves, touched = [], set()
-    for x in np.argsort(gain):
-        if gain[x] >= -1e-12:
-            break
-        a, b = int(labels[x]), int(target[x])
-        if a not in touched and b not in touched:
-            moves.append((int(x), b))
-            touched.update((a, b))
-    return moves
-
-
-def _improving_merges(qt: np.ndarray, qty: np.ndarray, beta: float) -> list[tuple[int, int]]:
-    """Pairs of hard clusters whose merge lowers ``H(T) - beta I(T;Y)``, best first, disjoint.
-
-    Merges of disjoint pairs change the cost by the sum of their own changes, so all returned
-    pairs may be merged together.
-    """
-    if len(qt) < 2:
-        return []
-    h_t_drop = entr(qt)[:, None] + entr(qt)[None, :] - entr(qt[:, None] + qt[None, :])
-    delta = beta * _merge_pair_costs(qt, qty) - h_t_drop  # (n_t, n_t), nats of the DIB cost
-    i, j = np.nonzero(np.triu(delta < -1e-12, k=1))
-    pairs, touched = [], set()
-    for k in np.argsort(delta[i, j]):
-        a, b = int(i[k]), int(j[k])
-        if a not in touched and b not in touched:
-            pairs.append((a, b))
-            touched.update((a, b))
-    return pairs
-
-
-def _hard_decoder(
-    problem: _Problem, labels: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Labels renumbered 0..k-1 over the used clusters, and their q(t), q(t, y)."""
-    used, labels = np.unique(labels, return_inverse=True)
-    onehot = np.zeros((len(labels), len(used)))
-    onehot[np.arange(len(labels)), labels] = 1.0
-    return (labels, *_decoder(problem, onehot))
-
-
-def _solve_hard(problem: _Problem, encoder: np.ndarray, beta: float, max_iter: int) -> _Fit:
-    """DIB from any starting encoder: argmax steps to a fixed point, then exact local search.
+def _solve_hard(
+    problem: _Problem, encoder: np.ndarray, beta: float, max_iter: int, max_clusters: int
+) -> _Fit:
+    """DIB from any starting encoder: argmax steps, then an exact local search (compiled).
 
     The argmax step of Strouse & Schwab's Algorithm 2 reassigns every x at once against the
     current q(t) and q(y|t), which still count x in its own cluster; its fixed points can
     often be improved by moving one x, or by merging two clusters (which no argmax step can
-    do). So from the fixed point, exact improving merges, else exact improving moves, are made
-    (several at once when they touch disjoint clusters) while any lowers the cost; each round
-    lowers it, so this ends.
+    do). :func:`aekit.ib._hard.solve` takes argmax steps while they lower the cost, then makes
+    exact improving merges and single-x moves (to another cluster or a new one) until none is
+    left. A hard start is taken as it is, so the result never costs more than the start; a
+    soft one is first made hard by one argmax step.
     """
-    qt, qty = _decoder(problem, encoder)
-    keep = qt > 0
-    labels = np.argmax(_logits(problem, qt[keep], qty[keep], beta, 1.0), axis=1)
-    labels, qt, qty = _hard_decoder(problem, labels)
-    converged = False
-    exact = False  # argmax steps until their fixed point, exact changes after
-    n_iter = 0
-    while n_iter < max_iter:
-        n_iter += 1
-        if not exact:
-            new = np.argmax(_logits(problem, qt, qty, beta, 1.0), axis=1)
-            exact = np.array_equal(new, labels)
-        if exact:
-            # Merges first: from an argmax fixed point with many clusters they are the big
-            # steps; single moves then settle the boundaries.
-            new = labels.copy()
-            pairs = _improving_merges(qt, qty, beta)
-            for a, b in pairs:
-                new[labels == b] = a
-            if not pairs:
-                moves = _improving_moves(problem, labels, qt, qty, beta)
-                if not moves:
-                    converged = True
-                    break
-                x, t = zip(*moves)
-                new[list(x)] = t
-        # Renumber to the used clusters: DIB never revives an empty one (log q(t) = -inf).
-        labels, qt, qty = _hard_decoder(problem, new)
-    objective, h_t, i_ty = _cost(problem, qt, qty, 0.0, beta, 0.0)
-    encoder = np.zeros((len(labels), len(qt)))
-    encoder[np.arange(len(labels)), labels] = 1.0
-    return _Fit(encoder, qt, qty, 0.0, objective, h_t, i_ty, n_iter, converged)
+    from aekit.ib import _hard  # numba: compiled (or loaded from its cache) on first use
+
+    if np.all((encoder == 0) | (encoder == 1)):
+        labels = np.argmax(encoder, axis=1)
+    else:
+        qt, qty = _decoder(problem, encoder)
+        keep = qt > EMPTY
+        labels = np.argmax(_logits(problem, qt[keep], qty[keep], beta, 1.0), axis=1)
+    labels, n_iter, converged = _hard.solve(
+        problem.pxy,
+        problem.px,
+        problem.sup_ptr,
+        problem.sup_idx,
+        labels.astype(np.int64),
+        max_clusters,
+        float(beta),
+        max_iter,
+    )
+    onehot = np.zeros((len(labels), int(labels.max()) + 1))
+    onehot[np.arange(len(labels)), labels] = 1.0
+    return _evaluate(problem, onehot, beta, 0.0, int(n_iter), bool(converged))
 
 
 def _solve(
-    problem: _Problem, encoder: np.ndarray, beta: float, alpha: float, tol: float, max_iter: int
+    problem: _Problem,
+    encoder: np.ndarray,
+    beta: float,
+    alpha: float,
+    tol: float,
+    max_iter: int,
+    max_clusters: int,
 ) -> _Fit:
+    """A solution at one beta from one starting encoder (n_x, n_t); soft ones unpolished."""
     if alpha == 0:
-        return _solve_hard(problem, encoder, beta, max_iter)
+        return _solve_hard(problem, encoder, beta, max_iter, max_clusters)
     return _solve_soft(problem, encoder, beta, alpha, tol, max_iter)
+
+
+def _one_cluster(problem: _Problem, beta: float, alpha: float) -> _Fit:
+    """T independent of X: cost 0, always feasible, and the optimum for every beta <= 1."""
+    return _evaluate(problem, np.ones((len(problem.px), 1)), beta, alpha, 0, True)
 
 
 def _random_encoder(rng: np.random.Generator, n_x: int, n_t: int) -> np.ndarray:
@@ -504,7 +448,8 @@ class IBSolution:
 
 
 def _to_solution(problem: _Problem, fit: _Fit, beta: float, alpha: float) -> IBSolution:
-    """Map a fit over the positive-probability x and y back to the caller's index space."""
+    """Map a fit over the positive-probability x and y back to the caller's index space, with
+    its objective at ``beta``."""
     n_x, n_y = problem.shape
     n_t = len(fit.qt)
     encoder = np.empty((n_x, n_t))
@@ -523,138 +468,11 @@ def _to_solution(problem: _Problem, fit: _Fit, beta: float, alpha: float) -> IBS
         h_t=float(fit.h_t),
         h_t_given_x=float(fit.h_t_x),
         i_ty=float(fit.i_ty),
-        objective=float(fit.objective),
+        # At the beta asked for, which need not be the one the fit was solved at.
+        objective=float(fit.h_t - alpha * fit.h_t_x - beta * fit.i_ty),
         n_iter=int(fit.n_iter),
         converged=bool(fit.converged),
     )
-
-
-@dataclass(frozen=True)
-class IBCurve:
-    """A beta sweep: the best solution found at each beta, in increasing beta.
-
-    Attributes
-    ----------
-    betas : ndarray of shape (n_betas,)
-        Increasing.
-    alpha : float
-        The H(T|X) weight (1 IB, 0 DIB).
-    solutions : list of IBSolution
-        One per beta, with the encoders.
-    i_xy, h_x, h_y : float
-        I(X;Y) (the ceiling of every I(T;Y)), H(X) and H(Y) in bits.
-    found : dict of str to ndarray of shape (n_found,)
-        Every solution the sweep converged to, not only the best per beta: ``beta``,
-        ``i_xt``, ``h_t``, ``i_ty``, ``objective`` and ``n_clusters`` of each start (with the
-        one-cluster candidate). Each is an achievable point of the information plane, so
-        :meth:`envelope` can use them all.
-    settings : dict
-        The sweep's arguments.
-    """
-
-    betas: np.ndarray
-    alpha: float
-    solutions: list[IBSolution]
-    i_xy: float
-    h_x: float
-    h_y: float
-    found: dict[str, np.ndarray] = field(default_factory=dict)
-    settings: dict[str, Any] = field(default_factory=dict)
-
-    def _column(self, name: str) -> np.ndarray:
-        return np.array([getattr(s, name) for s in self.solutions])
-
-    @property
-    def i_xt(self) -> np.ndarray:
-        """I(X;T) per beta in bits, shape (n_betas,)."""
-        return self._column("i_xt")
-
-    @property
-    def h_t(self) -> np.ndarray:
-        """H(T) per beta in bits, shape (n_betas,)."""
-        return self._column("h_t")
-
-    @property
-    def i_ty(self) -> np.ndarray:
-        """I(T;Y) per beta in bits, shape (n_betas,)."""
-        return self._column("i_ty")
-
-    @property
-    def objective(self) -> np.ndarray:
-        """``H(T) - alpha H(T|X) - beta I(T;Y)`` per beta in bits, shape (n_betas,)."""
-        return self._column("objective")
-
-    @property
-    def n_clusters(self) -> np.ndarray:
-        """Clusters in use per beta, shape (n_betas,)."""
-        return self._column("n_clusters")
-
-    def envelope(self, x: str = "i_xt", all_found: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """The upper envelope of the information plane: the points no other point beats.
-
-        Parameters
-        ----------
-        x : {"i_xt", "h_t"}
-            The compression axis: I(X;T) (the IB plane) or H(T) (the DIB plane).
-        all_found : bool, default True
-            Use every solution the sweep converged to (``found``), or only the best per beta.
-
-        Returns
-        -------
-        x_values, i_ty : ndarray of shape (n_points,)
-            Increasing in both: each point has more I(T;Y) than every point left of it.
-        """
-        if x not in ("i_xt", "h_t"):
-            raise ValueError(f"x must be 'i_xt' (IB plane) or 'h_t' (DIB plane); got {x!r}")
-        source = self.found if all_found and self.found else None
-        xs = source[x] if source is not None else getattr(self, x)
-        ys = source["i_ty"] if source is not None else self.i_ty
-        return upper_envelope(xs, ys)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The curve as JSON-ready lists (without the encoders)."""
-        return {
-            "alpha": self.alpha,
-            "beta": self.betas.tolist(),
-            "i_xt": self.i_xt.tolist(),
-            "h_t": self.h_t.tolist(),
-            "i_ty": self.i_ty.tolist(),
-            "objective": self.objective.tolist(),
-            "n_clusters": self.n_clusters.tolist(),
-            "converged": self._column("converged").tolist(),
-            "found": {k: v.tolist() for k, v in self.found.items()},
-            "i_xy": self.i_xy,
-            "h_x": self.h_x,
-            "h_y": self.h_y,
-            "settings": dict(self.settings),
-        }
-
-
-_FOUND_KEYS = ("beta", "i_xt", "h_t", "i_ty", "objective", "n_clusters")
-
-
-def upper_envelope(x, y) -> tuple[np.ndarray, np.ndarray]:
-    """The points of (x, y) that no other point beats (as much y for no more x), sorted by x.
-
-    Parameters
-    ----------
-    x, y : array-like of shape (n_points,)
-        Compression (I(X;T) or H(T)) and relevance (I(T;Y)) of some encoders.
-
-    Returns
-    -------
-    x_env, y_env : ndarray of shape (n_env,)
-        Strictly increasing in y and non-decreasing in x.
-    """
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"x and y must be 1-D of one length; got shapes {x.shape} and {y.shape}")
-    order = np.lexsort((-y, x))
-    xs, ys = x[order], y[order]
-    # A point is on the envelope when it has more y than every point of smaller (or equal) x.
-    running = np.maximum.accumulate(np.concatenate([[-np.inf], ys[:-1]]))
-    keep = ys > running
-    return xs[keep], ys[keep]
 
 
 # Argument checks -----------------------------------------------------------------------------
@@ -677,6 +495,20 @@ def _check_int(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def _check_ib_joint(pxy) -> np.ndarray:
+    """:func:`aekit.ib.check_joint`, and at least two values of X and of Y."""
+    pxy = check_joint(pxy)
+    n_x, n_y = pxy.shape
+    if n_x < 2 or n_y < 2:
+        which = "row (one value of X)" if n_x < 2 else "column (one value of Y)"
+        raise ValueError(
+            f"p(x, y) has shape {pxy.shape}: a single {which} leaves nothing to compress or to "
+            "predict (I(X;Y) = 0); give rows for the values of X and columns for those of Y "
+            "(if it is transposed, pass pxy.T)"
+        )
+    return pxy
+
+
 def _check_settings(alpha, n_clusters, n_restarts, tol, max_iter, problem: _Problem):
     alpha = _check_number(alpha, "alpha")
     if alpha > 1:
@@ -695,107 +527,7 @@ def _check_settings(alpha, n_clusters, n_restarts, tol, max_iter, problem: _Prob
     )
 
 
-# The sweep and the estimator -----------------------------------------------------------------
-
-
-def beta_sweep(
-    pxy,
-    betas,
-    alpha: float = 1.0,
-    n_clusters: int | None = None,
-    n_restarts: int = 3,
-    anneal: bool = True,
-    tol: float = 1e-5,
-    max_iter: int = 1000,
-    random_state: int | np.random.Generator | None = None,
-) -> IBCurve:
-    """Solve the generalized IB over a grid of beta, keeping the best of several starts.
-
-    The betas are visited from the largest down. With ``anneal`` the first start at each beta
-    is the best encoder of the previous (larger) beta, whose clusters the smaller beta can
-    only merge, and at the largest beta it is T = X (when ``n_clusters`` allows one cluster
-    per x); the other ``n_restarts - 1`` starts are random. Without it all are random. The
-    one-cluster encoder is always a candidate too (it costs nothing to evaluate), and the
-    candidate with the smallest objective is kept.
-
-    Parameters
-    ----------
-    pxy : array-like of shape (n_x, n_y)
-        The joint distribution (summing to 1; see :func:`aekit.ib.check_joint`).
-    betas : array-like of shape (n_betas,)
-        Trade-offs, each >= 0, in any order (the result is sorted).
-    alpha : float, default 1.0
-        Weight of H(T|X): 1 is IB, 0 is DIB (hard clusters), between is generalized IB.
-    n_clusters : int or None, default None
-        Most clusters an encoder may use; ``None`` means one per value of X.
-    n_restarts : int, default 3
-        Starts per beta, the annealed one included.
-    anneal : bool, default True
-        Warm-start each beta from its larger neighbour's solution.
-    tol : float, default 1e-5
-        Stop a start when its objective changes by at most this many bits in one step
-        (DIB stops when its assignment no longer changes).
-    max_iter : int, default 1000
-        Most steps per start.
-    random_state : int, Generator or None
-        Seed of the random starts.
-
-    Returns
-    -------
-    IBCurve
-        The best solution per beta, in increasing beta.
-    """
-    problem = _prepare(check_joint(pxy))
-    alpha, n_t, n_restarts, tol, max_iter = _check_settings(
-        alpha, n_clusters, n_restarts, tol, max_iter, problem
-    )
-    beta_arr = np.asarray(betas, dtype=np.float64).reshape(-1)
-    if beta_arr.size == 0:
-        raise ValueError("betas is empty; give at least one beta, e.g. np.geomspace(0.1, 100, 30)")
-    for b in beta_arr:
-        _check_number(b, "every beta")
-    rng = np.random.default_rng(random_state)
-    n_x = len(problem.px)
-    order = np.argsort(beta_arr)[::-1]
-    best: dict[int, _Fit] = {}
-    previous: _Fit | None = None
-    found: list[tuple] = []
-    for i in order:
-        beta = float(beta_arr[i])
-        if previous is not None and anneal:
-            starts = [previous.encoder]
-        elif anneal and n_t == n_x:
-            # The largest beta starts from T = X, the solution as beta grows without bound.
-            starts = [np.eye(n_x)]
-        else:
-            starts = []
-        starts += [_random_encoder(rng, n_x, n_t) for _ in range(n_restarts - len(starts))]
-        # One cluster (T independent of X, cost 0) is always feasible and costs nothing to
-        # evaluate; below the first transition it is the optimum, and it guards a sweep whose
-        # starts all land in worse local optima.
-        fits = [_evaluate(problem, np.ones((n_x, 1)), beta, alpha, 0, True)]
-        fits += [_solve(problem, s, beta, alpha, tol, max_iter) for s in starts]
-        found += [(beta, f.h_t - f.h_t_x, f.h_t, f.i_ty, f.objective, len(f.qt)) for f in fits]
-        previous = best[i] = _polish(
-            problem, min(fits, key=lambda f: f.objective), beta, alpha, tol
-        )
-    ascending = np.argsort(beta_arr, kind="stable")
-    return IBCurve(
-        betas=beta_arr[ascending],
-        alpha=alpha,
-        solutions=[_to_solution(problem, best[i], beta_arr[i], alpha) for i in ascending],
-        i_xy=problem.i_xy,
-        h_x=problem.h_x,
-        h_y=problem.h_y,
-        found={k: np.array(v) for k, v in zip(_FOUND_KEYS, zip(*found))},
-        settings={
-            "n_clusters": n_t,
-            "n_restarts": n_restarts,
-            "anneal": anneal,
-            "tol": tol,
-            "max_iter": max_iter,
-        },
-    )
+# The estimator --------------------------------------------------------------------------------
 
 
 class InformationBottleneck:
@@ -881,18 +613,19 @@ class InformationBottleneck:
         -------
         self
         """
-        curve = beta_sweep(
-            pxy,
-            [_check_number(self.beta, "beta")],
-            alpha=self.alpha,
-            n_clusters=self.n_clusters,
-            n_restarts=self.n_restarts,
-            anneal=False,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            random_state=self.random_state,
+        problem = _prepare(_check_ib_joint(pxy))
+        beta = _check_number(self.beta, "beta")
+        alpha, n_t, n_restarts, tol, max_iter = _check_settings(
+            self.alpha, self.n_clusters, self.n_restarts, self.tol, self.max_iter, problem
         )
-        s = curve.solutions[0]
+        rng = np.random.default_rng(self.random_state)
+        n_x = len(problem.px)
+        fits = [_one_cluster(problem, beta, alpha)]
+        for _ in range(n_restarts):
+            start = _random_encoder(rng, n_x, n_t)
+            fits.append(_solve(problem, start, beta, alpha, tol, max_iter, n_t))
+        best = _polish(problem, min(fits, key=lambda f: f.objective), beta, alpha, tol)
+        s = _to_solution(problem, best, beta, alpha)
         self.solution_ = s
         self.encoder_ = s.encoder
         self.labels_ = s.labels
@@ -901,7 +634,7 @@ class InformationBottleneck:
         self.n_clusters_ = s.n_clusters
         self.i_xt_, self.h_t_, self.i_ty_ = s.i_xt, s.h_t, s.i_ty
         self.objective_ = s.objective
-        self.i_xy_ = curve.i_xy
+        self.i_xy_ = problem.i_xy
         self.n_iter_ = s.n_iter
         self.converged_ = s.converged
         return self
