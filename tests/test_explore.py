@@ -274,6 +274,23 @@ def test_precomputed_paths_decode_the_segments_between_anchors(digits):
     assert np.abs(recons.astype(int) - want).max() <= 1
 
 
+@pytest.mark.parametrize("kind", ["vib", "ib-autoencoder", "dbm"])
+def test_models_without_an_inlinable_decoder_still_get_a_map(kind, digits):
+    from aekit.models import IBAutoencoder, VIBClassifier
+    from aekit.rbm import DBM
+
+    torch.manual_seed(0)
+    model = {
+        "vib": lambda: VIBClassifier(layers="64-32-4", n_classes=10),
+        "ib-autoencoder": lambda: IBAutoencoder(layers="64-32-3"),
+        "dbm": lambda: DBM(n_visible=64, n_hidden1=20, n_hidden2=10),
+    }[kind]()
+    p = payload_of(build_explorer(model, digits, ExplorerConfig(n_anchors=3, n_steps=3)))
+    assert "decoder" not in p and p["sprites"]["inputs"]["count"] == len(digits.x_test)
+    # A model with a decoder gets precomputed paths; the others a map and inputs alone.
+    assert ("anchors" in p) == (kind == "ib-autoencoder")
+
+
 def test_large_decoders_are_precomputed_under_auto(digits):
     model = Autoencoder(layers="64-32-2")
     small = payload_of(build_explorer(model, digits, ExplorerConfig(max_decoder_bytes=10**6)))

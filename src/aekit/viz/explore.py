@@ -608,7 +608,6 @@ def build_explorer(
     """The explorer page as one HTML string (see :func:`write_explorer`)."""
     cfg = config or ExplorerConfig()
     _check_model(model)
-    model.eval()
     rows = _rows(model, data, labels, label_names, image_shape, split)
     rows = _sample(rows, cfg.max_points, cfg.seed)
     n, n_features = rows.x.shape
