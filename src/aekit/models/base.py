@@ -217,6 +217,21 @@ class Model(nn.Module):
             raise TypeError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
         return model
 
+    def save_pretrained(self, save_directory: str | Path, card: str | None = None) -> Path:
+        """Save as a hub-style folder: config.json, model.safetensors and README.md (the model
+        card; see :mod:`aekit.hub`)."""
+        from aekit.hub import save_pretrained
+
+        return save_pretrained(self, save_directory, card)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path, **kwargs):
+        """Load from a hub-style folder or a Hugging Face hub repo id (:mod:`aekit.hub`);
+        raises if it holds another model type."""
+        from aekit.hub import from_pretrained
+
+        return from_pretrained(name_or_path, expected=cls, **kwargs)
+
 
 class EncoderDecoder(Model):
     """A model with ``encode(x) -> z``, ``decode(z) -> x_hat`` and ``forward(x) -> x_hat``:
