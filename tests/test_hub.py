@@ -5,7 +5,6 @@ the network out of reach (HF_HUB_OFFLINE=1, or a stand-in for the download).
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import sys
 
