@@ -283,6 +283,77 @@ def test_without_the_extra_the_error_names_it(tmp_path, monkeypatch):
     assert isinstance(err.value, ImportError) and isinstance(err.value, ValueError)
 
 
+# The command line ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, digits):
+    from aekit import TrainConfig, Trainer
+
+    run = tmp_path_factory.mktemp("cli") / "run"
+    model = Autoencoder(layers=[64, 16, 4])
+    Trainer(model, TrainConfig(epochs=1, progress=False), run_dir=run).fit(digits.x_train)
+    return run, model
+
+
+def test_aekit_export_writes_the_graphs(trained_run, tmp_path, runner, digits):
+    from aekit.cli import main
+
+    run, model = trained_run
+    result = runner.invoke(main, ["export", str(run), "--format", "onnx", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"{part}: {tmp_path / part}.onnx" for part in ("encoder", "decoder", "model")
+    ]
+    recon = run_onnx(tmp_path / "model.onnx", digits.x_test)
+    np.testing.assert_allclose(recon, model.reconstruct(digits.x_test), atol=ABS_TOL, rtol=0)
+
+
+def test_aekit_export_names_what_was_left_out(tmp_path, runner):
+    from aekit.cli import main
+    from aekit.saving import save_model
+
+    save_model(DBN(layers=[6, 4, 3]), tmp_path / "dbn")
+    result = runner.invoke(main, ["export", str(tmp_path / "dbn"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == f"encoder: {tmp_path / 'o' / 'encoder.onnx'}"
+    assert "decoder: not exported, a DBN has no deterministic decoder" in result.output
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("format", "unsupported export format 'tflite'; supported: ['onnx']"),
+        ("no model", "has no final model yet (was it interrupted?); finish it with"),
+        ("unwritable", "cannot write into"),
+        ("no extra", "ONNX export needs the onnx package, which is not installed"),
+    ],
+)
+def test_aekit_export_bad_input_is_one_line(
+    case, message, trained_run, tmp_path, runner, monkeypatch
+):
+    from aekit.cli import main
+
+    run, _ = trained_run
+    out = tmp_path / "out"
+    args = ["export", str(run), "--out", str(out)]
+    if case == "format":
+        args += ["--format", "tflite"]
+    elif case == "no model":
+        (tmp_path / "interrupted").mkdir()
+        (tmp_path / "interrupted" / "run.json").write_text("{}")
+        args[1] = str(tmp_path / "interrupted")
+    elif case == "unwritable":
+        (tmp_path / "file").write_text("")
+        args[-1] = str(tmp_path / "file" / "out")
+    else:
+        monkeypatch.setitem(sys.modules, "onnx", None)
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error:") and len(result.output.splitlines()) == 1
+    assert message in result.output, result.output
+
+
 # Real data ---------------------------------------------------------------------------------------
 
 

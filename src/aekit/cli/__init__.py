@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from aekit import __version__
-from aekit.cli import apply, demo, documents, explore, generate, ib, reproduce, train
+from aekit.cli import apply, demo, documents, explore, export, generate, ib, reproduce, show, train
 from aekit.cli.common import CONTEXT_SETTINGS
 
 
@@ -37,5 +37,7 @@ main.add_command(reproduce.reproduce)
 main.add_command(documents.retrieve)
 main.add_command(ib.ib)
 main.add_command(explore.explore)
+main.add_command(export.export)
+main.add_command(show.show)
 
 __all__ = ["main"]
