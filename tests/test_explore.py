@@ -385,6 +385,31 @@ def test_command_writes_the_page_of_a_training_run(tmp_path, digits):
     assert p["n"] == 100 and len(p["manifold"]["edges"]["x"]) == 5
 
 
+def test_command_explores_a_document_model_on_a_csv_corpus(tmp_path):
+    import csv
+
+    from click.testing import CliRunner
+
+    from aekit.cli import main
+
+    corpus = _corpus()
+    with (tmp_path / "posts.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label"])
+        for text, label in zip(corpus.texts, corpus.labels):
+            writer.writerow([text, corpus.label_names[label]])
+    _document_model(corpus).save(tmp_path / "model")
+    out = tmp_path / "docs.html"
+    args = ["explore", str(tmp_path / "model"), "--data", str(tmp_path / "posts.csv")]
+    result = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    p = payload_of(out.read_text())
+    assert p["n"] == len(corpus) and p["texts"][0] == " ".join(corpus.texts[0].split())
+    assert sorted(p["label_names"]) == ["autos", "hockey", "space"]
+    result = CliRunner().invoke(main, [*args[:3], "digits"])
+    assert result.exit_code == 1 and "explores a text corpus" in result.output
+
+
 def test_command_errors_are_one_line(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
