@@ -234,38 +234,41 @@ def _first_words(text: str) -> str:
     return words if len(words) <= _TEXT_CHARS else words[:_TEXT_CHARS].rsplit(" ", 1)[0] + " ..."
 
 
-def _rows(model, data, labels, label_names, image_shape, split: str) -> _Rows:
-    """The rows the page shows, from a Dataset, a Corpus (document models) or an array."""
-    if isinstance(data, Dataset):
-        parts = {"train": [(data.x_train, data.y_train)], "test": [(data.x_test, data.y_test)]}
-        parts["all"] = parts["train"] + parts["test"]
-        if split not in parts:
-            raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
-        x = np.concatenate([p[0] for p in parts[split]])
-        ys = [p[1] for p in parts[split]]
-        y = None if any(v is None for v in ys) else np.concatenate(ys)
-        ids = [f"{split} row {i}" for i in range(len(x))]
-        shape = image_shape or data.image_shape
-        return _Rows(x, y, label_names, shape, None, ids, f"{data.name} ({split} rows)")
-    if isinstance(data, Corpus):
-        vocab = _vocabulary(model) if isinstance(model, DocumentAutoencoder) else None
-        if vocab is None:
-            raise ValueError(
-                "a text corpus needs a document model saved with its vocabulary (as `aekit "
-                "reproduce hinton2006 docs` trains); pass word counts for other models"
-            )
-        counts = BagOfWords.from_dict(model.config.vocabulary).transform(data.texts)
-        keep = np.flatnonzero(np.asarray(counts.sum(axis=1)).ravel() > 0)
-        texts = [_first_words(data.texts[i]) for i in keep]
-        return _Rows(
-            counts[keep],
-            data.labels[keep],
-            label_names or list(data.label_names),
-            None,
-            texts,
-            [data.doc_ids[i] for i in keep],
-            "documents",
+def _dataset_rows(data: Dataset, label_names, image_shape, split: str) -> _Rows:
+    parts = {"train": [(data.x_train, data.y_train)], "test": [(data.x_test, data.y_test)]}
+    parts["all"] = parts["train"] + parts["test"]
+    if split not in parts:
+        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+    x = np.concatenate([p[0] for p in parts[split]])
+    ys = [p[1] for p in parts[split]]
+    y = None if any(v is None for v in ys) else np.concatenate(ys)
+    ids = [f"{split} row {i}" for i in range(len(x))]
+    shape = image_shape or data.image_shape
+    return _Rows(x, y, label_names, shape, None, ids, f"{data.name} ({split} rows)")
+
+
+def _corpus_rows(model, corpus: Corpus, label_names) -> _Rows:
+    """A corpus as the word counts of the model's vocabulary; documents without one of its
+    words have no code and are left out."""
+    if not isinstance(model, DocumentAutoencoder) or model.config.vocabulary is None:
+        raise ValueError(
+            "a text corpus needs a document model saved with its vocabulary (as `aekit "
+            "reproduce hinton2006 docs` trains); pass word counts for other models"
         )
+    counts = BagOfWords.from_dict(model.config.vocabulary).transform(corpus.texts)
+    keep = np.flatnonzero(np.asarray(counts.sum(axis=1)).ravel() > 0)
+    return _Rows(
+        counts[keep],
+        corpus.labels[keep],
+        label_names or list(corpus.label_names),
+        None,
+        [_first_words(corpus.texts[i]) for i in keep],
+        [corpus.doc_ids[i] for i in keep],
+        "documents",
+    )
+
+
+def _array_rows(data, labels, label_names, image_shape) -> _Rows:
     x = data.tocsr() if sp.issparse(data) else np.asarray(data, dtype=np.float32)
     if x.ndim != 2:
         raise ValueError(f"data must be (n_samples, n_features), got shape {x.shape}")
@@ -276,12 +279,17 @@ def _rows(model, data, labels, label_names, image_shape, split: str) -> _Rows:
                 f"labels has shape {labels.shape} but data has {x.shape[0]} rows; pass one label "
                 "per row"
             )
-    texts = None
-    vocab = _vocabulary(model) if isinstance(model, DocumentAutoencoder) else None
-    if vocab is not None:  # word counts without their text: show each document's top words
-        texts = [_top_count_words(x[i], vocab) for i in range(x.shape[0])]
     ids = [f"row {i}" for i in range(x.shape[0])]
-    return _Rows(x, labels, label_names, image_shape, texts, ids, "data")
+    return _Rows(x, labels, label_names, image_shape, None, ids, "data")
+
+
+def _rows(model, data, labels, label_names, image_shape, split: str) -> _Rows:
+    """The rows the page shows, from a Dataset, a Corpus (document models) or an array."""
+    if isinstance(data, Dataset):
+        return _dataset_rows(data, label_names, image_shape, split)
+    if isinstance(data, Corpus):
+        return _corpus_rows(model, data, label_names)
+    return _array_rows(data, labels, label_names, image_shape)
 
 
 def _top_count_words(row, vocab: list[str], k: int = 12) -> str:
@@ -610,6 +618,9 @@ def build_explorer(
     _check_model(model)
     rows = _rows(model, data, labels, label_names, image_shape, split)
     rows = _sample(rows, cfg.max_points, cfg.seed)
+    vocab = _vocabulary(model) if isinstance(model, DocumentAutoencoder) else None
+    if vocab is not None and rows.texts is None:  # counts without their text: the top words
+        rows.texts = [_top_count_words(rows.x[i], vocab) for i in range(rows.x.shape[0])]
     n, n_features = rows.x.shape
     if n < 2:
         raise ValueError(f"the explorer needs at least 2 rows to map, got {n}")
@@ -625,7 +636,6 @@ def build_explorer(
     if x_dense is not None:
         grey = (float(min(x_dense.min(), 0.0)), float(max(x_dense.max(), 1e-12)))
 
-    vocab = _vocabulary(model) if rows.texts is not None else None
     payload = _base_payload(rows, codes, positions, axes, grey, cfg)
     payload["vocabulary"] = vocab
     paths = inline
