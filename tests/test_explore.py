@@ -316,6 +316,19 @@ def test_document_page_lists_words_groups_and_nearest_documents():
     assert (nn_idx != np.arange(len(z))[:, None]).all()
 
 
+def test_precomputed_document_paths_are_the_top_words_of_decoded_codes():
+    corpus = _corpus()
+    model = _document_model(corpus)
+    cfg = ExplorerConfig(decoder="precomputed", n_anchors=4, n_steps=3)
+    p = payload_of(build_explorer(model, corpus, cfg))
+    assert len(p["path_words"]) == 6 * 3  # C(4, 2) pairs of 3 steps
+    anchors = i32(p["anchors"])
+    z = model.transform(BagOfWords.from_dict(model.config.vocabulary).transform(corpus.texts))
+    end = model.inverse_transform(z[anchors[3]][None])[0]  # the last pair's last step
+    vocab = np.array(p["vocabulary"])
+    assert p["path_words"][-1] == list(vocab[np.argsort(-end, kind="stable")[:6]])
+
+
 def test_sampling_keeps_a_random_subset_not_the_first_rows(digits):
     p = payload_of(
         build_explorer(Autoencoder(layers="64-8-2"), digits, ExplorerConfig(max_points=50))

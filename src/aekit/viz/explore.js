@@ -217,6 +217,13 @@
     let showPrior = false;
     let drag = null; // a press on the map: {px, py, view, moved}
     const sprites = {};
+    const byColour = {}; // label -> its points, so each colour is one path to fill
+    let nClasses = 0;
+    for (let i = 0; i < n; i++) {
+      const c = labels ? labels[i] : 0;
+      (byColour[c] = byColour[c] || []).push(i);
+      nClasses = Math.max(nClasses, c + 1);
+    }
 
     // Data bounds, padded; the view maps them onto the plot area and zoom/pan move it.
     let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
@@ -338,11 +345,6 @@
       ctx.clip();
       if (showManifold && sprites.manifold) drawManifold();
       const r = n > 3000 ? 1.6 : n > 500 ? 2.4 : 3.5;
-      const byColour = {};
-      for (let i = 0; i < n; i++) {
-        const c = labels ? labels[i] : 0;
-        (byColour[c] = byColour[c] || []).push(i);
-      }
       ctx.globalAlpha = showManifold ? 0.55 : 0.85;
       for (const c in byColour) {
         ctx.fillStyle = colours[c % colours.length];
@@ -602,7 +604,7 @@
       const box = $("legend");
       if (!labels) return;
       const names = P.label_names || [];
-      const m = Math.max(names.length, Math.max.apply(null, labels) + 1);
+      const m = Math.max(names.length, nClasses);
       for (let c = 0; c < m; c++) {
         const item = el("span", { class: "key" });
         const dot = el("span", { class: "dot" });
