@@ -241,6 +241,18 @@ def test_a_run_folder_exports_its_final_model(tmp_path, digits):
     np.testing.assert_allclose(codes, model.transform(digits.x_test), atol=ABS_TOL, rtol=0)
 
 
+def test_a_graph_that_fails_its_check_leaves_no_file(tmp_path, monkeypatch):
+    import aekit.export
+
+    def wrong(path, name, model, part):
+        raise RuntimeError(f"the exported {name} does not reproduce PyTorch")
+
+    monkeypatch.setattr(aekit.export, "_verify", wrong)
+    with pytest.raises(RuntimeError, match=r"encoder\.onnx does not reproduce"):
+        export_onnx(Autoencoder(layers=[4, 2]), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
 # Bad input -------------------------------------------------------------------------------------
 
 

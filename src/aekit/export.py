@@ -18,7 +18,7 @@ The exporter is ``torch.onnx.export(..., dynamo=True)``, the torch.export-based 
 default since 2.9; it needs onnxscript). The TorchScript-based exporter (``dynamo=False``)
 also produces working graphs under torch 2.13, but it warns on every call that it is
 deprecated and will be removed, so a feature built on it would break with a torch upgrade.
-Each written graph is run once in onnxruntime against PyTorch before it is kept.
+Each graph is run once in onnxruntime against PyTorch before it takes its file name.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -256,8 +256,8 @@ def _dbm(model) -> Recipe:
 class _Graph(nn.Module):
     """Functions of a model as one module that owns it, so torch.export sees its parameters.
 
-    ``forward`` takes the named inputs in ``names`` order and returns one output per function,
-    each function reading the inputs it names.
+    ``forward`` takes every function's inputs, one after another, and returns one output per
+    function; ``fns`` pairs each function with the positions of its inputs.
     """
 
     def __init__(self, model: nn.Module, fns: list[tuple[Callable, list[int]]]) -> None:
@@ -378,7 +378,7 @@ def run_onnx(path: str | Path, *inputs: np.ndarray) -> np.ndarray:
     return session.run(None, feed)[0]
 
 
-def _verify(path: Path, model: nn.Module, part: Part) -> float:
+def _verify(path: Path, name: str, model: nn.Module, part: Part) -> float:
     """Largest error of the graph against PyTorch on a fresh batch, relative to the output's
     scale; raises when beyond :data:`VERIFY_TOLERANCE`."""
     inputs = example_inputs(part, n=3, seed=1)  # a batch size no trace used
@@ -389,11 +389,24 @@ def _verify(path: Path, model: nn.Module, part: Part) -> float:
     error = float(np.abs(got - want).max()) / scale if got.shape == want.shape else np.inf
     if not error <= VERIFY_TOLERANCE:
         raise RuntimeError(
-            f"the exported {path.name} of the {type(model).__name__} does not reproduce "
+            f"the exported {name} of the {type(model).__name__} does not reproduce "
             f"PyTorch (shape {got.shape} against {want.shape}, error {error:.3g}); please "
             "report this with the model's config"
         )
     return error
+
+
+def _write_checked(onnx, proto, path: Path, model: nn.Module, part: Part) -> float:
+    """Write the graph to ``path`` once it has passed :func:`_verify` (whose error it
+    returns): a graph that fails leaves no file behind."""
+    checked: dict[str, float] = {}
+
+    def write(tmp: str) -> None:
+        onnx.save_model(proto, tmp)
+        checked["error"] = _verify(Path(tmp), path.name, model, part)
+
+    atomic_write(path, write)
+    return checked["error"]
 
 
 def export_onnx(model: nn.Module, out_dir: str | Path, opset: int = OPSET) -> dict[str, Path]:
@@ -450,8 +463,7 @@ def export_onnx(model: nn.Module, out_dir: str | Path, opset: int = OPSET) -> di
     for part_name, part in parts.items():
         path = out / f"{part_name}.onnx"
         proto = _cut(onnx, whole, part_name, part, meta)
-        atomic_write(path, lambda tmp, proto=proto: onnx.save_model(proto, tmp))
-        error = _verify(path, twin, part)
+        error = _write_checked(onnx, proto, path, twin, part)
         written[part_name] = path
         manifest["parts"][part_name] = {
             "file": path.name,
@@ -512,6 +524,4 @@ def _writable_dir(path: str | Path) -> Path:
 
 
 def _jsonable(config) -> Any:
-    from dataclasses import asdict
-
     return json.loads(json.dumps(asdict(config), default=str))
