@@ -374,6 +374,7 @@ def data_dir() -> Path | None:
     return Path(path) if path else None
 
 
+@pytest.mark.slow  # the paper's sizes, 16 s on a busy 2-core machine; digits cover the rest
 @pytest.mark.realdata
 def test_mnist_sized_models_on_mnist_rows(tmp_path):
     root = data_dir()
