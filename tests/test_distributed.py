@@ -278,7 +278,7 @@ def test_two_processes_follow_the_one_process_curve(tmp_path, reference):
     lines = (run / "metrics.jsonl").read_text().splitlines()
     assert [_untimed(json.loads(line)) for line in lines] == [_untimed(r) for r in adam]
     assert sorted(p.name for p in run.iterdir()) == [
-        "ckpt-0003", "latest.json", "metrics.jsonl", "model", "run.json"
+        ".lock", "ckpt-0003", "latest.json", "metrics.jsonl", "model", "run.json"
     ]  # fmt: skip
     single = build_model("autoencoder")
     Trainer(single, TrainConfig(**{**TRAIN, "epochs": 4})).fit(make_data())

@@ -50,9 +50,9 @@ class ConfigError(ValueError):
         self.field, self.problem, self.owner = field, problem, owner
         self.mentions = mentions or {}
         head = f"{owner}.{field} " if owner and field else f"{field} " if field else ""
-        super().__init__(f"{head}{self._problem(python_spelling)}")
+        super().__init__(f"{head}{self.problem_text(python_spelling)}")
 
-    def _problem(self, spell: Callable[..., str]) -> str:
+    def problem_text(self, spell: Callable[..., str]) -> str:
         words = {}
         for key, mention in self.mentions.items():
             if isinstance(mention, list):
@@ -64,10 +64,10 @@ class ConfigError(ValueError):
     def spelled(self, spell: Callable[..., str]) -> str:
         """The message with every setting spelled by ``spell(field[, value])``."""
         head = f"{spell(self.field)} " if self.field else ""
-        return f"{head}{self._problem(spell)}"
+        return f"{head}{self.problem_text(spell)}"
 
     def named(self, name: str) -> str:
-        return f"{name} {self._problem(python_spelling)}"
+        return f"{name} {self.problem_text(python_spelling)}"
 
 
 @dataclass(frozen=True)

@@ -124,9 +124,16 @@ class Run:
             "labels": self.y_train is not None,
         }
 
-    def fit(self, run_dir: str | Path | None = None, resume: bool = False, callbacks=()) -> History:
+    def fit(
+        self,
+        run_dir: str | Path | None = None,
+        resume: bool = False,
+        callbacks=(),
+        force_data: bool = False,
+    ) -> History:
         """Train with :class:`~aekit.train.Trainer`; with ``run_dir``, checkpoint every epoch
-        and save the final model in ``run_dir/model``."""
+        and save the final model in ``run_dir/model`` (``resume`` and ``force_data`` as for
+        :meth:`~aekit.train.Trainer.fit`)."""
         trainer = Trainer(
             self.model,
             self.train_config,
@@ -134,7 +141,9 @@ class Run:
             callbacks=callbacks,
             run_metadata={**self.metadata, "command": self.spec.command},
         )
-        return trainer.fit(self.data.x_train, y_train=self.y_train, resume=resume)
+        return trainer.fit(
+            self.data.x_train, y_train=self.y_train, resume=resume, force_data=force_data
+        )
 
 
 @dataclass
@@ -439,11 +448,14 @@ def resume(
     overrides: dict[str, Any] | None = None,
     threads: int | None = None,
     callbacks=(),
+    force_data: bool = False,
 ) -> tuple[Run, History]:
-    """Continue an interrupted run from its last checkpoint, rebuilt from its folder alone.
+    """Continue an interrupted run from its last checkpoint, rebuilt from its folder alone; a
+    run stopped before its first checkpoint starts again from its saved specification.
 
     ``overrides`` may change TrainConfig fields that do not alter the result (``device``,
-    ``progress``); the rest of the run is as it was saved.
+    ``progress``); the rest of the run is as it was saved. ``force_data`` resumes even when the
+    data's fingerprint differs from the run's.
     """
     allowed = {"device", "progress", "log_every"}
     changed = set(overrides or {}) - allowed
@@ -451,8 +463,10 @@ def resume(
         raise ValueError(f"a resumed run may change only {sorted(allowed)}, not {sorted(changed)}")
     spec = load_run_spec(run_dir)
     spec = spec.with_overrides(train=overrides or {}, threads=threads or spec.threads)
-    run = spec.build(pretrained=False)
-    return run, run.fit(run_dir, resume=True, callbacks=callbacks)
+    checkpointed = (Path(run_dir) / "latest.json").is_file()
+    run = spec.build(pretrained=not checkpointed)
+    history = run.fit(run_dir, resume=checkpointed, callbacks=callbacks, force_data=force_data)
+    return run, history
 
 
 __all__ = ["PRETRAIN", "TRAINABLE", "DataSpec", "Run", "RunSpec", "load_run_spec", "resume"]

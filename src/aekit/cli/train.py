@@ -28,6 +28,7 @@ from aekit.registry import model_class
 from aekit.spec import PRETRAIN, TRAINABLE, DataSpec, RunSpec
 from aekit.spec import resume as resume_run
 from aekit.train import TrainConfig, is_main_process, shutdown_distributed
+from aekit.train.run_folder import RunFolder
 from aekit.train.tracking import LOGGERS, make_logger
 
 # Flags every model has a field for; the rest are each model's own.
@@ -209,13 +210,13 @@ def train(ctx, data_name, data_dir, data_option, config_file, run_dir, overwrite
         raise setting_error(err) from None
     run_path = Path(run_dir)
     callbacks = [make_logger(log_to, run_path)] if log_to else []
-    if (run_path / "run.json").is_file() and not overwrite:
+    if RunFolder(run_path).holds_run() and not overwrite:
         raise click.UsageError(
             f"{run_path} already holds a run; continue it with `aekit resume {run_path}` or "
             "pass --overwrite to start afresh"
         )
-    # With --overwrite the old run stays as it is until the trainer opens the new one (after the
-    # device, the optimizer and the data have passed its checks).
+    # With --overwrite the old run stays whole until the new one has finished its first epoch:
+    # the trainer builds it beside the old one and swaps them then.
     t0 = time.perf_counter()
     assert spec.data is not None
     data = load_data(spec.data.name, spec.data.data_dir, spec.data.options)
@@ -246,9 +247,16 @@ def train(ctx, data_name, data_dir, data_option, config_file, run_dir, overwrite
     help="Show a progress bar. [default: the run's setting]",
 )
 @THREADS_OPTION
+@click.option(
+    "--force-data",
+    is_flag=True,
+    default=False,
+    help="Resume even though the data differs from the data the run trained on (its shape or "
+    "a hash of a sample of its rows changed). [default: off]",
+)
 @click.pass_context
 @user_errors
-def resume(ctx, run_dir: str, device: str | None, progress: bool | None, threads: int | None):
+def resume(ctx, run_dir: str, device, progress, threads, force_data: bool):
     """Continue an interrupted `aekit train` run from its last checkpoint.
 
     Rebuilds the run from the specification saved in RUN_DIR/run.json, reloads its data and
@@ -262,15 +270,15 @@ def resume(ctx, run_dir: str, device: str | None, progress: bool | None, threads
             param_hint="'RUN_DIR'",
         )
     if not (run_path / "latest.json").is_file():
-        raise click.BadParameter(
-            f"{run_path} has no checkpoint (it stopped before its first epoch ended); start it "
-            "again with `aekit train`",
-            param_hint="'RUN_DIR'",
+        click.echo(
+            f"{run_path} stopped before its first checkpoint: starting the run again from its "
+            "saved specification",
+            err=True,
         )
     overrides = {k: v for k, v in (("device", device), ("progress", progress)) if v is not None}
     t0 = time.perf_counter()
     try:
-        run, history = resume_run(run_path, overrides, threads=threads)
+        run, history = resume_run(run_path, overrides, threads=threads, force_data=force_data)
     except KeyboardInterrupt:
         _interrupted(ctx, run_path)
         return

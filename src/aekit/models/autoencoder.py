@@ -81,6 +81,8 @@ class AutoencoderConfig:
         code unit; ``projection`` is the unbiased random-projection estimate with
         ``contractive_projections`` passes. ``auto`` picks closed, else exact for codes of at
         most 32 units, else projection.
+    contractive_projections : int
+        Random projections per step of ``contractive_method="projection"``.
     corruption : {"none", "mask", "gaussian", "salt_and_pepper"}
         Denoising: corrupt the input during training only; the target stays clean.
     corruption_level : float

@@ -64,6 +64,7 @@ class VIBConfig:
         MNIST model): the last width is the code size ``K``; the encoder's last layer outputs
         ``2K`` numbers (mean and scale).
     n_classes : int
+        Classes of the labels the decoder predicts (at least 2).
     activation : str
         Hidden-layer activation.
     beta : float

@@ -45,6 +45,7 @@ class DBMConfig:
     Parameters
     ----------
     n_visible, n_hidden1, n_hidden2 : int
+        Units in the visible layer and the two hidden layers.
     n_chains : int
         Persistent Gibbs chains for the negative phase.
     mean_field_steps : int

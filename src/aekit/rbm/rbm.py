@@ -78,6 +78,7 @@ class RBMConfig:
     Parameters
     ----------
     n_visible, n_hidden : int
+        Units in the visible and the hidden layer.
     visible : {"bernoulli", "gaussian", "softmax"}
         Gaussian visible units have unit variance: standardize the data first. Softmax
         visible units model word counts (replicated softmax): the data are non-negative
@@ -88,6 +89,8 @@ class RBMConfig:
         Gibbs steps of the negative phase.
     persistent : bool
         Persistent CD: the negative chains carry over between updates (``n_chains`` of them).
+    n_chains : int
+        Negative chains of persistent CD.
     sample_visible : bool
         Sample the visible states in the negative phase instead of using their means (the
         paper uses means; persistent chains always sample them). Softmax units then draw

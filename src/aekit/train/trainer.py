@@ -41,7 +41,6 @@ import functools
 import json
 import math
 import numbers
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -52,11 +51,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from aekit.atomic import atomic_save_tensors, atomic_write_json, load_tensors, read_json
+from aekit.atomic import read_json
 from aekit.config import check_fields, config_from_dict, config_to_dict, param
 from aekit.models.base import Model, as_float_tensor
 from aekit.registry import is_registered
-from aekit.regularizers import draw_translations, translate_images
 from aekit.rows import MemmapRows, SparseRows, as_row_source, is_row_source
 from aekit.saving import save_model
 from aekit.train.distributed import (
@@ -68,6 +66,8 @@ from aekit.train.distributed import (
     rank_device,
     shard_bounds,
 )
+from aekit.train.run_folder import RunFolder, RunState, check_same_data, data_fingerprint
+from aekit.train.transforms import BatchTransform, RandomShift
 
 OPTIMIZERS = ("adam", "sgd", "lbfgs")
 SCHEDULES = ("constant", "cosine", "step", "exponential")
@@ -90,6 +90,8 @@ class TrainConfig:
     optimizer : {"adam", "sgd", "lbfgs"}
         ``sgd`` uses ``momentum`` (Nesterov off); ``lbfgs`` runs ``lbfgs_iters`` iterations
         with a strong-Wolfe line search on each minibatch (lr 1.0 is its natural step).
+    momentum : float
+        SGD momentum (after ``momentum_warmup_epochs``), in [0, 1).
     initial_momentum, momentum_warmup_epochs : float or None, int
         SGD momentum for the first ``momentum_warmup_epochs`` epochs before ``momentum``
         (Hinton & Salakhutdinov's RBMs: 0.5 for 5 epochs, then 0.9).
@@ -98,6 +100,12 @@ class TrainConfig:
     lr_schedule : {"constant", "cosine", "step", "exponential"}
         Per-epoch factor on ``lr``: cosine decays to 0 over ``epochs``; step multiplies by
         ``lr_gamma`` every ``lr_step_epochs``; exponential by ``lr_gamma`` every epoch.
+    lr_step_epochs : int
+        Epochs between the step schedule's decays.
+    lr_gamma : float
+        Decay factor of the step and exponential schedules.
+    lbfgs_iters : int
+        L-BFGS iterations on each minibatch.
     val_fraction : float
         Fraction of the training data held out for validation when no validation set is
         given (a seeded random split).
@@ -107,6 +115,10 @@ class TrainConfig:
         ``x_val``), the best epoch's weights are restored at the end when ``restore_best`` is
         true (with or without patience); without it, the monitor is the training loss and the
         last weights are kept.
+    min_delta : float
+        The smallest change of the monitored validation loss that counts as an improvement.
+    restore_best : bool
+        Restore the weights of the best validation epoch at the end of training.
     seed : int
         Seeds initialisation-independent randomness: the split, the shuffling, corruption.
     device : {"auto", "cpu", "cuda", ...}
@@ -294,6 +306,18 @@ def split_validation(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np
 
 
 @dataclass
+class _Data:
+    """A fit's data on the device: training rows and targets, held-out rows and targets (None
+    without validation), and the fingerprint of the data as given."""
+
+    x: Any
+    y: torch.Tensor | None
+    xv: Any
+    yv: torch.Tensor | None
+    fingerprint: dict[str, Any]
+
+
+@dataclass
 class History:
     """Per-epoch records and the outcome of a run."""
 
@@ -397,6 +421,8 @@ class Trainer:
         self.device = rank_device(resolve_device(self.config.device))
         self.context = DistributedContext(device=self.device)
         self.history = History(records=[])
+        self._folder: RunFolder | None = None
+        self._transform: BatchTransform | None = None
         self._phased = model.training_phases() is not None
         if self.config.optimizer == "lbfgs" and self._phased:
             raise ValueError(
@@ -519,53 +545,438 @@ class Trainer:
         self.model.check_targets(t, name)
         return t.to(self.device)
 
-    # Checkpoints -------------------------------------------------------------------------------
+    # The run folder --------------------------------------------------------------------------
 
-    def _write_run_json(self) -> None:
-        assert self.run_dir is not None
+    def _run_json(self) -> dict[str, Any]:
         model_cfg = self.model.config if is_registered(self.model) else None
-        atomic_write_json(
-            self.run_dir / "run.json",
-            {
-                "model": self.model.registered_name
-                if is_registered(self.model)
-                else type(self.model).__name__,
-                "model_config": config_to_dict(model_cfg) if model_cfg is not None else None,
-                "train_config": asdict(self.config),
-                "metadata": self.run_metadata,
-            },
-        )
+        return {
+            "model": self.model.registered_name
+            if is_registered(self.model)
+            else type(self.model).__name__,
+            "model_config": config_to_dict(model_cfg) if model_cfg is not None else None,
+            "train_config": asdict(self.config),
+            "metadata": self.run_metadata,
+        }
 
-    def _save_checkpoint(self, epoch: int, state: dict[str, Any]) -> None:
-        assert self.run_dir is not None
-        name = f"ckpt-{epoch:04d}"
-        final = self.run_dir / name
-        tmp = self.run_dir / f".{name}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        atomic_save_tensors(tmp / "model.safetensors", self.model.state_dict())
+    def _checkpoint_tensors(self) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, Any]]:
+        """Everything a resume needs beside the :class:`RunState`: the weights, the optimizers
+        and every random stream (file name -> tensors), and the optimizers' JSON part."""
         opt_tensors, opt_meta = self._flatten_optimizers()
         opt_tensors["rng.torch"] = torch.get_rng_state()
         opt_tensors["rng.shuffle"] = self._shuffle_gen.get_state()
-        opt_tensors["rng.augment"] = self._augment_gen.get_state()
+        if self._transform is not None:
+            opt_tensors["rng.augment"] = self._transform.state_dict()["rng"]
         if self.device.type == "cuda":
             opt_tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
-        atomic_save_tensors(tmp / "optimizer.safetensors", opt_tensors)
+        files = {"model": self.model.state_dict(), "optimizer": opt_tensors}
         if self._best_state is not None:
-            atomic_save_tensors(tmp / "best.safetensors", self._best_state)
+            files["best"] = self._best_state
         if self._ema is not None:
-            atomic_save_tensors(
-                tmp / "ema.safetensors",
-                {str(i): e for i, e in enumerate(self._ema)}
-                | {"updates": torch.tensor(self._ema_updates)},
+            files["ema"] = {str(i): e for i, e in enumerate(self._ema)} | {
+                "updates": torch.tensor(self._ema_updates)
+            }
+        return files, {"optimizer": opt_meta}
+
+    def _restore(self, raw: dict[str, Any], files: dict[str, dict[str, torch.Tensor]]) -> None:
+        """Load a checkpoint's tensors into the model, the optimizers and the random streams."""
+        try:
+            self.model.load_state_dict(files["model"])
+            opt_tensors = files["optimizer"]
+            self._load_optimizers(opt_tensors, raw["optimizer"])
+        except (KeyError, RuntimeError, TypeError) as exc:
+            # A checkpoint of another model or a hand-edited state: name the run, not a key.
+            raise ValueError(
+                f"the checkpoint of {self.run_dir} does not fit this run ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:300]}); start afresh with --overwrite"
+            ) from None
+        torch.set_rng_state(opt_tensors["rng.torch"])
+        self._shuffle_gen.set_state(opt_tensors["rng.shuffle"])
+        if "rng.augment" in opt_tensors and self._transform is not None:
+            self._transform.load_state_dict({"rng": opt_tensors["rng.augment"]})
+        if "rng.cuda" in opt_tensors and self.device.type == "cuda":
+            torch.cuda.set_rng_state(opt_tensors["rng.cuda"], self.device)
+        self._best_state = files.get("best")
+        if self._ema is not None:
+            ema = files["ema"]
+            for i, e in enumerate(self._ema):
+                e.copy_(ema[str(i)])
+            self._ema_updates = int(ema["updates"])
+
+    def _check_same_config(self, folder: RunFolder) -> None:
+        """Refuse to resume with another training config."""
+        run = folder.read_run()
+        if run is None:
+            return
+        ours = json.loads(json.dumps(asdict(self.config)))  # tuples as JSON lists
+        # A field added to TrainConfig after the run was saved had its default then.
+        defaults = json.loads(json.dumps(asdict(TrainConfig())))
+        saved = {**defaults, **run["train_config"]}
+        # Display and speed settings may change between sessions; the rest may not.
+        free = {"progress", "log_every", "device", "flush_denormal"}
+        diff = sorted(k for k in ours if k not in free and saved.get(k) != ours[k])
+        if diff:
+            raise ValueError(
+                f"cannot resume {self.run_dir} with a different training config "
+                f"({', '.join(f'{k}: {saved.get(k)!r} -> {ours[k]!r}' for k in diff)}); "
+                "use the run's own settings or start a new run directory"
             )
-        atomic_write_json(tmp / "state.json", {**state, "optimizer": opt_meta})
-        shutil.rmtree(final, ignore_errors=True)
-        tmp.rename(final)
-        atomic_write_json(self.run_dir / "latest.json", {"checkpoint": name, "epoch": epoch})
-        for old in self.run_dir.glob("ckpt-*"):
-            if old.name != name:
-                shutil.rmtree(old, ignore_errors=True)
+
+    def _open_run(self, resume: bool, data: _Data, force_data: bool) -> RunState:
+        """Start or reopen the run folder: a fresh run is staged beside an old one (which stays
+        whole until the new run's first epoch is saved); a resume loads the last checkpoint.
+        Only rank 0 writes (and holds the lock); every rank reads the checkpoint it resumes."""
+        folder = self._folder
+        assert folder is not None
+        main = self.context.is_main
+        if main:
+            folder.lock()
+            folder.recover()
+        if not resume:
+            if main:
+                folder.start_fresh()
+                folder.write_run(self._run_json())
+                folder.write_metrics([])
+            return RunState(n_train=len(data.x), fingerprint=data.fingerprint)
+        self._check_same_config(folder)
+        if folder.latest() is None:
+            where = (
+                ""
+                if main
+                else f" as seen by rank {self.context.rank} (on several machines the run "
+                "directory must be on a filesystem they all share)"
+            )
+            raise ValueError(
+                f"nothing to resume in {self.run_dir}: no latest.json checkpoint{where}"
+            )
+        state, raw, files = folder.load_checkpoint()
+        check_same_data(state, len(data.x), data.fingerprint, folder.root, force_data)
+        self._restore(raw, files)
+        state.fingerprint = data.fingerprint
+        if main:
+            folder.write_metrics(state.records)
+        return state
+
+    def _save(self, state: RunState, record: dict[str, Any]) -> None:
+        """The epoch's checkpoint and metrics line; a staged run takes the old one's place as
+        soon as its first checkpoint is safe."""
+        assert self._folder is not None
+        files, extra = self._checkpoint_tensors()
+        self._folder.save_checkpoint(state, files, extra)
+        self._folder.append_metrics(record)
+        self._folder.promote()
+
+    # Training ----------------------------------------------------------------------------------
+
+    def fit(
+        self,
+        x_train,
+        x_val=None,
+        resume: bool = False,
+        y_train=None,
+        y_val=None,
+        transform: BatchTransform | None = None,
+        force_data: bool = False,
+    ) -> History:
+        """Train on ``x_train`` (array or tensor, ``(n_samples, n_features)``).
+
+        The run's randomness (shuffling, corruption, sampling) is seeded from
+        ``config.seed`` inside a forked RNG, so the caller's global torch RNG is left as it was.
+
+        Parameters
+        ----------
+        x_train : array-like
+        x_val : array-like, optional
+            Held-out data for validation and early stopping; if omitted, ``val_fraction`` of
+            ``x_train`` is split off (seeded).
+        resume : bool
+            Continue from the last checkpoint in ``run_dir`` (same data, same config); the
+            run ends exactly where an uninterrupted one would. An interrupt (Ctrl-C) or a
+            crash leaves the last finished epoch's checkpoint, so nothing before it is lost.
+        y_train, y_val : array-like, optional
+            Targets of supervised models: integer class labels ``(n_samples,)`` or real
+            targets ``(n_samples, ...)``, one row per row of ``x_train`` / ``x_val``.
+        transform : BatchTransform, optional
+            Data augmentation of every training batch (e.g. ``RandomShift(1, image_shape=(28,
+            28))``); by default the one ``config.augment_shift`` describes, if any.
+        force_data : bool
+            Resume even though the data's fingerprint differs from the run's.
+
+        Returns
+        -------
+        History
+        """
+        self.context = init_distributed(self.device)
+        self.device = self.context.device
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        flushing = self.config.flush_denormal and torch.set_flush_denormal(True)
+        self._folder = RunFolder(self.run_dir) if self.run_dir is not None else None
+        try:
+            with torch.random.fork_rng(devices=devices):
+                data = self._prepare_data(x_train, x_val, y_train, y_val, resume)
+                self._setup(data, transform)
+                return self._fit(data, resume, force_data)
+        finally:
+            if flushing:
+                torch.set_flush_denormal(False)
+            if self._folder is not None:
+                self._folder.close()
+            # Drop the DDP wrapper: its gradient hooks must not outlive this run (a later fit
+            # of the same model wraps it afresh).
+            self._ddp = self._loss = self._phase_loss = None
+
+    def _prepare_data(self, x_train, x_val, y_train, y_val, resume: bool) -> _Data:
+        """Inputs and targets checked and on the device, the validation split made."""
+        cfg = self.config
+        if resume and self.run_dir is None:
+            raise ValueError("resume=True needs a run_dir with a checkpoint")
+        if y_train is None and y_val is not None:
+            raise ValueError("y_val was given without y_train; pass both or neither")
+        if y_train is not None and x_val is not None and y_val is None:
+            raise ValueError("x_val needs its targets: pass y_val with x_val")
+        self._check_targets_given(y_train is not None)
+        x = self._prepare(x_train, "x_train")
+        fingerprint = data_fingerprint(x)
+        y = self._prepare_targets(y_train, len(x), "y_train") if y_train is not None else None
+        xv = yv = None
+        if x_val is not None:
+            xv = self._prepare(x_val, "x_val")
+            if y is not None:
+                yv = self._prepare_targets(y_val, len(xv), "y_val")
+        elif cfg.val_fraction > 0:
+            tr_idx, va_idx = split_validation(len(x), cfg.val_fraction, cfg.seed)
+            tr, va = torch.from_numpy(tr_idx).to(x.device), torch.from_numpy(va_idx).to(x.device)
+            if isinstance(x, SparseRows | MemmapRows):
+                x, xv = x.select(tr), x.select(va)
+            else:
+                x, xv = x[tr], x[va]
+            if y is not None:
+                y, yv = y[tr], y[va]
+        return _Data(x, y, xv, yv, fingerprint)
+
+    def _setup(self, data: _Data, transform: BatchTransform | None) -> None:
+        """The model on its device, DDP, the random streams, the optimizers and the average."""
+        cfg = self.config
+        if transform is None and cfg.augment_shift:
+            transform = RandomShift(cfg.augment_shift, cfg.augment_prob, cfg.image_shape)
+        if transform is not None:
+            if isinstance(data.x, SparseRows):
+                raise ValueError("a batch transform moves dense rows; x_train is sparse")
+            transform.setup(data.x.shape[1], cfg.seed)
+        self._transform = transform
+        self.model.to(self.device)
+        self.model.train()
+        sharded = self.context.enabled
+        # Under DDP the objective is the wrapper's forward; its backward averages gradients.
+        self._ddp = data_parallel(self.model, self.context, self._phased) if sharded else None
+        self._loss = self.model.loss if self._ddp is None else functools.partial(self._ddp, None)
+        self._phase_loss = self.model.phase_loss if self._ddp is None else self._ddp
+        self._loss_scale = 1.0  # of a rank's loss, so DDP's mean is the global batch's gradient
+        torch.manual_seed(cfg.seed)
+        self._shuffle_gen = torch.Generator().manual_seed(cfg.seed)
+        self.optimizers = self._make_optimizers()
+        self.optimizer = next(iter(self.optimizers.values()))
+        self._best_state: dict[str, torch.Tensor] | None = None
+        self._ema: list[torch.Tensor] | None = None
+        self._ema_updates = 0
+        if cfg.ema_decay is not None:
+            self._ema = [p.detach().clone() for p in self._trained_params()]
+
+    def _fit(self, data: _Data, resume: bool, force_data: bool) -> History:
+        cfg, ctx = self.config, self.context
+        state = RunState(n_train=len(data.x), fingerprint=data.fingerprint)
+        if self._folder is not None:
+            # A rank that cannot open the run (say, no shared filesystem) stops them all.
+            state = ctx.run_together(lambda: self._open_run(resume, data, force_data))
+        start_epoch = cfg.epochs if state.finished else state.epoch + 1
+        if ctx.enabled and not ctx.is_main:
+            # Rank 0 continues the run's own random stream (the checkpoint's); the others draw
+            # their own noise (corruption, Gibbs samples), seeded from the run and the epoch.
+            torch.manual_seed(_rank_seed(cfg.seed, ctx.rank, start_epoch))
+        n_batches = self._n_batches = math.ceil(len(data.x) / min(cfg.batch_size, len(data.x)))
+        bar = tqdm(
+            total=cfg.epochs * n_batches,
+            initial=start_epoch * n_batches,
+            unit="batch",
+            desc=type(self.model).__name__,
+            disable=None if cfg.progress and ctx.is_main else True,
+            dynamic_ncols=True,
+        )
+        stopped_early = False
+        try:
+            for epoch in range(start_epoch, cfg.epochs):
+                record = self._train_epoch(epoch, data, bar)
+                self._validate(record, data, state, epoch)
+                stopped_early = self._end_epoch(epoch, record, state)
+                if stopped_early:
+                    break
+        except RuntimeError as err:
+            if ctx.enabled and is_communication_error(err):
+                raise self._peer_failed(err) from err
+            raise
+        finally:
+            bar.close()
+        return self._finish(state, stopped_early)
+
+    def _train_epoch(self, epoch: int, data: _Data, bar) -> dict[str, Any]:
+        """One pass over the shuffled training rows; the epoch's record of losses and speed."""
+        cfg, ctx = self.config, self.context
+        x, y, n = data.x, data.y, len(data.x)
+        bs, n_batches = min(cfg.batch_size, n), self._n_batches
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.bf16)
+        lr = cfg.lr_at(epoch)
+        for opt in self.optimizers.values():
+            for group in opt.param_groups:
+                group["lr"] = lr * group.get("lr_scale", 1.0)
+                if "momentum" in group:
+                    group["momentum"] = cfg.momentum_at(epoch)
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, generator=self._shuffle_gen).to(x.device)
+        loss_sum = torch.zeros((), device=x.device)
+        term_sums: torch.Tensor | None = None
+        term_names: list[str] = []
+        first_bad = torch.full((), -1, dtype=torch.long, device=x.device)
+        for b in range(n_batches):
+            xb, yb, rows = self._batch(perm[b * bs : (b + 1) * bs], x, y)
+            loss, terms = self._step(xb, yb, autocast)
+            loss = loss.detach().float()
+            # Recorded on the device: no host sync per batch, exact batch index.
+            bad = ~torch.isfinite(loss) & (first_bad < 0)
+            first_bad = torch.where(bad, torch.full_like(first_bad, b), first_bad)
+            loss_sum += loss * rows
+            if terms:  # a model may log no terms beside its loss
+                stacked = torch.stack([t.detach().float() for t in terms.values()]) * rows
+                term_sums = stacked if term_sums is None else term_sums + stacked
+                term_names = list(terms)
+            if (b + 1) % cfg.log_every == 0 or b == n_batches - 1:
+                self._check_finite(first_bad, epoch, n_batches)
+                done = min((b + 1) * bs, n)
+                mine = done if not ctx.enabled else _rows_done(b + 1, bs, n, ctx)
+                bar.update(b + 1 - (bar.n - epoch * n_batches))
+                bar.set_postfix(
+                    epoch=epoch + 1,
+                    loss=f"{float(loss_sum) / max(mine, 1):.4g}",
+                    samples_s=f"{done / (time.perf_counter() - t0):.0f}",
+                    refresh=False,
+                )
+        if ctx.enabled:
+            loss_sum, term_sums = _sum_over_ranks(ctx, loss_sum, term_sums)
+        elapsed = time.perf_counter() - t0
+        record: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "lr": lr,
+            "train_loss": float(loss_sum) / n,
+            "samples_per_s": n / elapsed,
+            "seconds": elapsed,
+        }
+        if term_sums is not None:
+            for name, value in zip(term_names, (term_sums / n).tolist()):
+                record[f"train_{name}"] = value
+        return record
+
+    def _batch(self, idx: torch.Tensor, x, y) -> tuple[torch.Tensor, torch.Tensor | None, int]:
+        """This process's rows of the global batch ``idx``, transformed: (inputs, targets,
+        row count). The transform draws for the whole batch before DDP splits it, so the
+        draw does not depend on the number of processes."""
+        params = self._transform.draw(len(idx)) if self._transform is not None else None
+        rows = len(idx)
+        if self.context.enabled:
+            full = len(idx)
+            idx, rows = self._shard(idx)
+            if params is not None:
+                lo, hi = shard_bounds(full, self.context.rank, self.context.world_size)
+                params = self._transform.rows(params, slice(lo, hi) if hi > lo else slice(-1, None))
+        xb = x[idx]  # (batch, n_features)
+        if params is not None:
+            xb = self._transform.apply(xb, params)
+        return xb, (y[idx] if y is not None else None), rows
+
+    def _validate(self, record: dict[str, Any], data: _Data, state: RunState, epoch: int) -> None:
+        """Held-out metrics into ``record``; the best epoch, its weights and the patience
+        count in ``state``. Validation sees the averaged weights when there are any."""
+        cfg = self.config
+        with self._averaged_weights():
+            if data.xv is not None:
+                scores = (
+                    self._evaluate_sharded(data.xv, data.yv)
+                    if self.context.enabled
+                    else self.evaluate(data.xv, y=data.yv)
+                )
+                for key, value in scores.items():
+                    record[f"val_{key}"] = value
+            monitor_key = f"val_{self.model.monitor}"
+            if data.xv is not None and monitor_key not in record:
+                raise ValueError(
+                    f"{type(self.model).__name__}.monitor names {monitor_key[4:]!r}, which its "
+                    "evaluate_batch does not return; early stopping needs one of its metrics"
+                )
+            monitor = record.get(monitor_key, record["train_loss"])
+            if monitor < state.best - cfg.min_delta:
+                state.best_value, state.best_epoch, state.wait = monitor, epoch + 1, 0
+                # Best-weights snapshots only mean something against held-out data; without
+                # it they would cost a full weight copy per epoch for nothing.
+                if cfg.restore_best and data.xv is not None:
+                    self._best_state = {
+                        k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()
+                    }
+            else:
+                state.wait += 1
+        bad = [k for k, v in self.model.state_dict().items() if not torch.isfinite(v).all()]
+        if self.context.enabled and self.context.any(bool(bad)) and not bad:
+            bad = ["on another rank"]  # per-rank buffers, e.g. an RBM's chains
+        if bad:
+            raise NonFiniteLossError(
+                f"non-finite weights ({', '.join(bad)}) after epoch {epoch + 1}: the last update "
+                "overflowed. The previous checkpoint is kept; lower the learning rate or check "
+                "the data's scale."
+            )
+
+    def _end_epoch(self, epoch: int, record: dict[str, Any], state: RunState) -> bool:
+        """Record the epoch, save its checkpoint, run the callbacks; whether to stop."""
+        cfg, ctx = self.config, self.context
+        state.records.append(record)
+        state.epoch = epoch
+        stop = cfg.patience is not None and state.wait >= cfg.patience
+        state.finished = stop or epoch + 1 == cfg.epochs
+        self.history = History(state.records, state.best_epoch, state.best_value, stop)
+        if self._folder is not None and ctx.is_main:
+            self._save(state, record)
+        # Callbacks see the epoch after its checkpoint (an exception in one leaves it intact); a
+        # stop they ask for is written into it so a resume ends here too.
+        callback_stop = any(cb(self, record) for cb in self.callbacks)
+        if ctx.enabled:  # every rank stops, or none
+            callback_stop = ctx.any(callback_stop)
+        if callback_stop and self._folder is not None and ctx.is_main and not state.finished:
+            self._folder.mark_finished()
+        return callback_stop or stop
+
+    def _finish(self, state: RunState, stopped_early: bool) -> History:
+        """The best (or averaged) weights into the model, the history, the final model saved."""
+        if self.config.restore_best and self._best_state is not None:
+            self.model.load_state_dict(self._best_state)
+        elif self._ema is not None:
+            self._swap_ema()  # the average is the model; the raw weights are dropped
+        self.model.eval()
+        self.history = History(state.records, state.best_epoch, state.best_value, stopped_early)
+        ctx = self.context
+        if self._folder is not None and ctx.is_main and is_registered(self.model):
+            save_model(self.model, self._folder.path / "model")
+        if ctx.enabled:
+            ctx.barrier()  # fit returns on every rank once the final model is written
+        return self.history
+
+    def _peer_failed(self, err: RuntimeError) -> PeerFailedError:
+        ctx = self.context
+        kept = (
+            f" The last finished epoch's checkpoint in {self.run_dir} is kept."
+            if self.run_dir is not None
+            else ""
+        )
+        return PeerFailedError(
+            f"rank {ctx.rank} of {ctx.world_size} lost contact with the other processes of this "
+            "run: one of them failed, was killed, or did not answer within "
+            f"{ctx.timeout_s:g} s (look for its own error; torchrun names the rank that failed "
+            f"first; AEKIT_DIST_TIMEOUT sets the wait).{kept} [{_first_line(err)}]"
+        )
 
     def _flatten_optimizers(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         if not self._phased:  # one optimizer: the original flat layout
@@ -585,413 +996,6 @@ class Trainer:
             prefix = f"phase.{name}."
             own = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
             opt.load_state_dict(_unflatten_optimizer(own, meta["phases"][name]))
-
-    def _mark_finished(self, epoch: int) -> None:
-        assert self.run_dir is not None
-        path = self.run_dir / f"ckpt-{epoch:04d}" / "state.json"
-        atomic_write_json(path, {**read_json(path), "finished": True})
-
-    def _check_resumable(self, n_train: int) -> None:
-        """Refuse to resume with another training config or another amount of data."""
-        assert self.run_dir is not None
-        run_json = self.run_dir / "run.json"
-        if run_json.is_file():
-            saved = read_json(run_json)["train_config"]
-            ours = json.loads(json.dumps(asdict(self.config)))  # tuples as JSON lists
-            # A field added to TrainConfig after the run was saved had its default then.
-            defaults = json.loads(json.dumps(asdict(TrainConfig())))
-            saved = {**defaults, **saved}
-            # Display and speed settings may change between sessions; the rest may not.
-            free = {"progress", "log_every", "device", "flush_denormal"}
-            diff = sorted(k for k in ours if k not in free and saved.get(k) != ours[k])
-            if diff:
-                raise ValueError(
-                    f"cannot resume {self.run_dir} with a different training config "
-                    f"({', '.join(f'{k}: {saved.get(k)!r} -> {ours[k]!r}' for k in diff)}); "
-                    "use the run's own settings or start a new run directory"
-                )
-        pointer = self.run_dir / "latest.json"
-        if pointer.is_file():
-            ckpt = self.run_dir / read_json(pointer)["checkpoint"]
-            saved_n = read_json(ckpt / "state.json").get("n_train")
-            if saved_n is not None and saved_n != n_train:
-                raise ValueError(
-                    f"cannot resume {self.run_dir}: it trained on {saved_n} samples, this call "
-                    f"passes {n_train}; resume with the same data"
-                )
-
-    def _load_checkpoint(self) -> dict[str, Any] | None:
-        assert self.run_dir is not None
-        pointer = self.run_dir / "latest.json"
-        if not pointer.is_file():
-            return None
-        try:
-            return self._read_checkpoint(pointer)
-        except (KeyError, RuntimeError, TypeError) as exc:
-            # A checkpoint of another model or a hand-edited state: name the run, not a key.
-            raise ValueError(
-                f"the checkpoint of {self.run_dir} does not fit this run ({type(exc).__name__}: "
-                f"{' '.join(str(exc).split())[:300]}); start afresh with --overwrite"
-            ) from None
-
-    def _read_checkpoint(self, pointer: Path) -> dict[str, Any]:
-        ckpt = self.run_dir / read_json(pointer)["checkpoint"]
-        state = read_json(ckpt / "state.json")
-        self.model.load_state_dict(load_tensors(ckpt / "model.safetensors"))
-        opt_tensors = load_tensors(ckpt / "optimizer.safetensors")
-        self._load_optimizers(opt_tensors, state["optimizer"])
-        torch.set_rng_state(opt_tensors["rng.torch"])
-        self._shuffle_gen.set_state(opt_tensors["rng.shuffle"])
-        if "rng.augment" in opt_tensors:  # checkpoints from before augmentation lack it
-            self._augment_gen.set_state(opt_tensors["rng.augment"])
-        if "rng.cuda" in opt_tensors and self.device.type == "cuda":
-            torch.cuda.set_rng_state(opt_tensors["rng.cuda"], self.device)
-        if (ckpt / "best.safetensors").is_file():
-            self._best_state = load_tensors(ckpt / "best.safetensors")
-        if self._ema is not None:
-            ema = load_tensors(ckpt / "ema.safetensors")
-            for i, e in enumerate(self._ema):
-                e.copy_(ema[str(i)])
-            self._ema_updates = int(ema["updates"])
-        return state
-
-    def _open_run_dir(self, resume: bool, n_train: int) -> dict[str, Any] | None:
-        """Start or reopen ``run_dir``: a fresh run clears an old run's checkpoints; a resume
-        loads the last checkpoint into the model, optimizers and RNGs and returns its state.
-        Only rank 0 writes; every rank reads the checkpoint it resumes from."""
-        assert self.run_dir is not None
-        main = self.context.is_main
-        if main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-        if resume:
-            self._check_resumable(n_train)
-        elif main:
-            # A fresh run must never resume, or report, a previous run's checkpoints.
-            (self.run_dir / "latest.json").unlink(missing_ok=True)
-            for old in self.run_dir.glob("ckpt-*"):
-                shutil.rmtree(old, ignore_errors=True)
-            shutil.rmtree(self.run_dir / "model", ignore_errors=True)
-        state = self._load_checkpoint() if resume else None
-        if resume and state is None:
-            where = (
-                ""
-                if main
-                else f" as seen by rank {self.context.rank} (on several machines the run "
-                "directory must be on a filesystem they all share)"
-            )
-            raise ValueError(
-                f"nothing to resume in {self.run_dir}: no latest.json checkpoint{where}"
-            )
-        if main:
-            if state is None:
-                self._write_run_json()
-            # metrics.jsonl is rebuilt from the checkpoint so a crash between the two writes
-            # never leaves a duplicate or a gap.
-            with open(self.run_dir / "metrics.jsonl", "w") as f:
-                f.writelines(json.dumps(r) + "\n" for r in (state or {}).get("records", []))
-        return state
-
-    def _append_metrics(self, record: dict[str, Any]) -> None:
-        assert self.run_dir is not None
-        with open(self.run_dir / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
-
-    # Training ----------------------------------------------------------------------------------
-
-    def fit(self, x_train, x_val=None, resume: bool = False, y_train=None, y_val=None) -> History:
-        """Train on ``x_train`` (array or tensor, ``(n_samples, n_features)``).
-
-        The run's randomness (shuffling, corruption, sampling) is seeded from
-        ``config.seed`` inside a forked RNG, so the caller's global torch RNG is left as it was.
-
-        Parameters
-        ----------
-        x_train : array-like
-        x_val : array-like, optional
-            Held-out data for validation and early stopping; if omitted, ``val_fraction`` of
-            ``x_train`` is split off (seeded).
-        resume : bool
-            Continue from the last checkpoint in ``run_dir`` (same data, same config); the
-            run ends exactly where an uninterrupted one would. An interrupt (Ctrl-C) or a
-            crash leaves the last finished epoch's checkpoint, so nothing before it is lost.
-        y_train, y_val : array-like, optional
-            Targets of supervised models: integer class labels ``(n_samples,)`` or real
-            targets ``(n_samples, ...)``, one row per row of ``x_train`` / ``x_val``.
-
-        Returns
-        -------
-        History
-        """
-        self.context = init_distributed(self.device)
-        self.device = self.context.device
-        devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        flushing = self.config.flush_denormal and torch.set_flush_denormal(True)
-        try:
-            with torch.random.fork_rng(devices=devices):
-                return self._fit(x_train, x_val, resume, y_train, y_val)
-        finally:
-            if flushing:
-                torch.set_flush_denormal(False)
-            # Drop the DDP wrapper: its gradient hooks must not outlive this run (a later fit
-            # of the same model wraps it afresh).
-            self._ddp = self._loss = self._phase_loss = None
-
-    def _fit(self, x_train, x_val, resume: bool, y_train, y_val) -> History:
-        cfg = self.config
-        if resume and self.run_dir is None:
-            raise ValueError("resume=True needs a run_dir with a checkpoint")
-        if y_train is None and y_val is not None:
-            raise ValueError("y_val was given without y_train; pass both or neither")
-        if y_train is not None and x_val is not None and y_val is None:
-            raise ValueError("x_val needs its targets: pass y_val with x_val")
-        self._check_targets_given(y_train is not None)
-        x = self._prepare(x_train, "x_train")
-        if cfg.augment_shift:
-            h, w = cfg.image_shape
-            if x.shape[1] != h * w:
-                raise ValueError(
-                    f"image_shape {cfg.image_shape} holds {h * w} pixels but x_train rows have "
-                    f"{x.shape[1]} features; give the shape the rows unflatten to"
-                )
-            if isinstance(x, SparseRows):
-                raise ValueError("augment_shift moves dense images; x_train is sparse")
-        y = self._prepare_targets(y_train, len(x), "y_train") if y_train is not None else None
-        yv = None
-        if x_val is not None:
-            xv = self._prepare(x_val, "x_val")
-            if y is not None:
-                yv = self._prepare_targets(y_val, len(xv), "y_val")
-        elif cfg.val_fraction > 0:
-            tr_idx, va_idx = split_validation(len(x), cfg.val_fraction, cfg.seed)
-            tr, va = torch.from_numpy(tr_idx).to(x.device), torch.from_numpy(va_idx).to(x.device)
-            if isinstance(x, SparseRows | MemmapRows):
-                x, xv = x.select(tr), x.select(va)
-            else:
-                x, xv = x[tr], x[va]
-            if y is not None:
-                y, yv = y[tr], y[va]
-        else:
-            xv = None
-
-        self.model.to(self.device)
-        self.model.train()
-        ctx = self.context
-        sharded = ctx.enabled
-        # Under DDP the objective is the wrapper's forward; its backward averages gradients.
-        self._ddp = data_parallel(self.model, ctx, self._phased) if sharded else None
-        self._loss = self.model.loss if self._ddp is None else functools.partial(self._ddp, None)
-        self._phase_loss = self.model.phase_loss if self._ddp is None else self._ddp
-        self._loss_scale = 1.0  # of a rank's loss, so DDP's mean is the global batch's gradient
-        torch.manual_seed(cfg.seed)
-        self._shuffle_gen = torch.Generator().manual_seed(cfg.seed)
-        # Its own stream: turning augmentation on leaves the shuffling as it was.
-        self._augment_gen = torch.Generator().manual_seed(cfg.seed + 0x5EED)
-        self.optimizers = self._make_optimizers()
-        self.optimizer = next(iter(self.optimizers.values()))
-        self._best_state: dict[str, torch.Tensor] | None = None
-        self._ema: list[torch.Tensor] | None = None
-        self._ema_updates = 0
-        if cfg.ema_decay is not None:
-            self._ema = [p.detach().clone() for p in self._trained_params()]
-        best_value, best_epoch, wait, start_epoch = math.inf, None, 0, 0
-        records: list[dict[str, Any]] = []
-
-        if self.run_dir is not None:
-            n_train = len(x)
-            # A rank that cannot open the run (say, no shared filesystem) stops them all.
-            state = ctx.run_together(lambda: self._open_run_dir(resume, n_train))
-            if state is not None:
-                records = state["records"]
-                best_value = state["best_value"] if state["best_value"] is not None else math.inf
-                best_epoch, wait = state["best_epoch"], state["wait"]
-                start_epoch = state["epoch"] + 1
-                if state.get("finished"):
-                    start_epoch = cfg.epochs
-        if sharded and not ctx.is_main:
-            # Rank 0 continues the run's own random stream (the checkpoint's); the others draw
-            # their own noise (corruption, Gibbs samples), seeded from the run and the epoch.
-            torch.manual_seed(_rank_seed(cfg.seed, ctx.rank, start_epoch))
-
-        n = len(x)
-        bs = min(cfg.batch_size, n)
-        n_batches = self._n_batches = math.ceil(n / bs)
-        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.bf16)
-        bar = tqdm(
-            total=cfg.epochs * n_batches,
-            initial=start_epoch * n_batches,
-            unit="batch",
-            desc=type(self.model).__name__,
-            disable=None if cfg.progress and ctx.is_main else True,
-            dynamic_ncols=True,
-        )
-        stopped_early = False
-        try:
-            for epoch in range(start_epoch, cfg.epochs):
-                lr = cfg.lr_at(epoch)
-                for opt in self.optimizers.values():
-                    for group in opt.param_groups:
-                        group["lr"] = lr * group.get("lr_scale", 1.0)
-                        if "momentum" in group:
-                            group["momentum"] = cfg.momentum_at(epoch)
-                t0 = time.perf_counter()
-                perm = torch.randperm(n, generator=self._shuffle_gen).to(x.device)
-                loss_sum = torch.zeros((), device=x.device)
-                term_sums: torch.Tensor | None = None
-                term_names: list[str] = []
-                first_bad = torch.full((), -1, dtype=torch.long, device=x.device)
-                for b in range(n_batches):
-                    idx = perm[b * bs : (b + 1) * bs]
-                    if cfg.augment_shift:  # drawn for the global batch, then sharded
-                        shifts = draw_translations(
-                            len(idx), cfg.augment_shift, cfg.augment_prob, self._augment_gen
-                        )
-                    if sharded:
-                        full = len(idx)
-                        idx, rows = self._shard(idx)
-                        if cfg.augment_shift:
-                            lo, hi = shard_bounds(full, ctx.rank, ctx.world_size)
-                            part = slice(lo, hi) if hi > lo else slice(full - 1, full)
-                            shifts = (shifts[0][part], shifts[1][part])
-                    else:
-                        rows = len(idx)
-                    xb = x[idx]  # (batch, n_features)
-                    if cfg.augment_shift:
-                        xb = translate_images(xb, cfg.image_shape, *shifts)
-                    yb = y[idx] if y is not None else None
-                    loss, terms = self._step(xb, yb, autocast)
-                    loss = loss.detach().float()
-                    # Recorded on the device: no host sync per batch, exact batch index.
-                    bad = ~torch.isfinite(loss) & (first_bad < 0)
-                    first_bad = torch.where(bad, torch.full_like(first_bad, b), first_bad)
-                    loss_sum += loss * rows
-                    if terms:  # a model may log no terms beside its loss
-                        stacked = torch.stack([t.detach().float() for t in terms.values()])
-                        stacked = stacked * rows
-                        term_sums = stacked if term_sums is None else term_sums + stacked
-                        term_names = list(terms)
-                    if (b + 1) % cfg.log_every == 0 or b == n_batches - 1:
-                        self._check_finite(first_bad, epoch, n_batches)
-                        done = min((b + 1) * bs, n)
-                        mine = done if not sharded else _rows_done(b + 1, bs, n, ctx)
-                        bar.update(b + 1 - (bar.n - epoch * n_batches))
-                        bar.set_postfix(
-                            epoch=epoch + 1,
-                            loss=f"{float(loss_sum) / max(mine, 1):.4g}",
-                            samples_s=f"{done / (time.perf_counter() - t0):.0f}",
-                            refresh=False,
-                        )
-                if sharded:
-                    loss_sum, term_sums = _sum_over_ranks(ctx, loss_sum, term_sums)
-                elapsed = time.perf_counter() - t0
-                record: dict[str, Any] = {
-                    "epoch": epoch + 1,
-                    "lr": lr,
-                    "train_loss": float(loss_sum) / n,
-                    "samples_per_s": n / elapsed,
-                    "seconds": elapsed,
-                }
-                if term_sums is not None:
-                    for name, value in zip(term_names, (term_sums / n).tolist()):
-                        record[f"train_{name}"] = value
-                # Validation and the best-weights snapshot see the averaged weights, if any.
-                with self._averaged_weights():
-                    if xv is not None:
-                        scores = (
-                            self._evaluate_sharded(xv, yv) if sharded else self.evaluate(xv, y=yv)
-                        )
-                        for key, value in scores.items():
-                            record[f"val_{key}"] = value
-                    monitor_key = f"val_{self.model.monitor}"
-                    if xv is not None and monitor_key not in record:
-                        raise ValueError(
-                            f"{type(self.model).__name__}.monitor names {monitor_key[4:]!r}, "
-                            "which its evaluate_batch does not return; early stopping needs "
-                            "one of its metrics"
-                        )
-                    monitor = record.get(monitor_key, record["train_loss"])
-                    improved = monitor < best_value - cfg.min_delta
-                    if improved:
-                        best_value, best_epoch, wait = monitor, epoch + 1, 0
-                        # Best-weights snapshots only mean something against held-out data;
-                        # without it they would cost a full weight copy per epoch for nothing.
-                        if cfg.restore_best and xv is not None:
-                            self._best_state = {
-                                k: v.detach().cpu().clone()
-                                for k, v in self.model.state_dict().items()
-                            }
-                    else:
-                        wait += 1
-                bad = [k for k, v in self.model.state_dict().items() if not torch.isfinite(v).all()]
-                if sharded and ctx.any(bool(bad)) and not bad:
-                    bad = ["on another rank"]  # per-rank buffers, e.g. an RBM's chains
-                if bad:
-                    raise NonFiniteLossError(
-                        f"non-finite weights ({', '.join(bad)}) after epoch {epoch + 1}: the last "
-                        "update overflowed. The previous checkpoint is kept; lower the learning "
-                        "rate or check the data's scale."
-                    )
-                records.append(record)
-                stop = cfg.patience is not None and wait >= cfg.patience
-                self.history = History(records, best_epoch, best_value, stop)
-                finished = stop or epoch + 1 == cfg.epochs
-                if self.run_dir is not None and ctx.is_main:
-                    self._save_checkpoint(
-                        epoch,
-                        {
-                            "epoch": epoch,
-                            "records": records,
-                            "best_value": best_value if math.isfinite(best_value) else None,
-                            "best_epoch": best_epoch,
-                            "wait": wait,
-                            "finished": finished,
-                            "n_train": n,
-                        },
-                    )
-                    self._append_metrics(record)
-                # Callbacks see the epoch after its checkpoint (an exception in one leaves it
-                # intact); a stop they ask for is written into it so a resume ends here too.
-                callback_stop = any(cb(self, record) for cb in self.callbacks)
-                if sharded:  # every rank stops, or none
-                    callback_stop = ctx.any(callback_stop)
-                if callback_stop and self.run_dir is not None and ctx.is_main and not finished:
-                    self._mark_finished(epoch)
-                if callback_stop or stop:
-                    stopped_early = True
-                    break
-        except RuntimeError as err:
-            if sharded and is_communication_error(err):
-                kept = (
-                    f" The last finished epoch's checkpoint in {self.run_dir} is kept."
-                    if self.run_dir is not None
-                    else ""
-                )
-                raise PeerFailedError(
-                    f"rank {ctx.rank} of {ctx.world_size} lost contact with the other processes "
-                    "of this run: one of them failed, was killed, or did not answer within "
-                    f"{ctx.timeout_s:g} s (look for its own error; torchrun names the rank that "
-                    f"failed first; AEKIT_DIST_TIMEOUT sets the wait).{kept} "
-                    f"[{_first_line(err)}]"
-                ) from err
-            raise
-        finally:
-            bar.close()
-
-        if cfg.restore_best and self._best_state is not None:
-            self.model.load_state_dict(self._best_state)
-        elif self._ema is not None:
-            self._swap_ema()  # the average is the model; the raw weights are dropped
-        self.model.eval()
-        self.history = History(
-            records,
-            best_epoch,
-            best_value if math.isfinite(best_value) else None,
-            stopped_early,
-        )
-        if self.run_dir is not None and ctx.is_main and is_registered(self.model):
-            save_model(self.model, self.run_dir / "model")
-        if sharded:
-            ctx.barrier()  # fit returns on every rank once the final model is written
-        return self.history
 
     def _step(
         self, xb: torch.Tensor, yb: torch.Tensor | None, autocast
