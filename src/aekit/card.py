@@ -3,7 +3,7 @@ came from.
 
 The card follows Mitchell et al., "Model Cards for Model Reporting" (FAT* 2019), cut to what
 aekit knows for certain: the model and its config, the data it was trained on (name or file,
-shape, and a SHA-256 fingerprint of the rows), the specification or command that trained it,
+shape, and a SHA-256 fingerprint of sampled rows), the specification or command that trained it,
 its final metrics beside PCA's at the same code size on the same held-out rows (the comparison
 Hinton & Salakhutdinov 2006 make for every autoencoder), aekit's version, the training time
 and the date. Its YAML header is the Hugging Face hub's model-card metadata, so the folder is
@@ -16,7 +16,6 @@ a model folder's card, or describes an older folder saved without one.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -44,30 +43,12 @@ _NOT_METRICS = ("epoch", "lr", "seconds", "samples_per_s")
 # The training data --------------------------------------------------------------------------
 
 
-def fingerprint(x, chunk_rows: int = 4096) -> str:
-    """``sha256:HEX`` of the rows as float32, row by row.
-
-    The same numbers give the same fingerprint whether ``x`` is a numpy array, a memory-mapped
-    file, a tensor or a scipy sparse matrix; rows are read ``chunk_rows`` at a time, so a large
-    array is never copied whole.
-    """
-    digest = hashlib.sha256()
-    shape = tuple(int(s) for s in x.shape)
-    digest.update(json.dumps(shape).encode())
-    for start in range(0, shape[0], chunk_rows):
-        rows = x[start : start + chunk_rows]
-        if sp.issparse(rows):
-            rows = rows.toarray()
-        elif isinstance(rows, torch.Tensor):
-            rows = rows.detach().cpu().numpy()
-        digest.update(np.ascontiguousarray(rows, dtype=np.float32).tobytes())
-    return f"sha256:{digest.hexdigest()}"
-
-
 @dataclass(frozen=True)
 class TrainingData:
     """What a model was trained on: the data's name (a data set or a file), its shape, and
-    the :func:`fingerprint` of its rows."""
+    its fingerprint, the SHA-256 of up to 64 evenly spaced rows as float32 (the one a run
+    folder keeps to refuse a resume on other data:
+    :func:`aekit.train.run_folder.data_fingerprint`)."""
 
     name: str | None
     shape: tuple[int, ...]
@@ -75,7 +56,15 @@ class TrainingData:
 
     @classmethod
     def of(cls, x, name: str | None = None) -> TrainingData:
-        return cls(name, tuple(int(s) for s in x.shape), fingerprint(x))
+        from aekit.train.run_folder import data_fingerprint
+
+        return cls.from_fingerprint(data_fingerprint(x), name)
+
+    @classmethod
+    def from_fingerprint(cls, fingerprint: dict[str, Any], name: str | None) -> TrainingData:
+        """From :func:`~aekit.train.run_folder.data_fingerprint`'s dict."""
+        shape = tuple(int(s) for s in fingerprint["shape"])
+        return cls(name, shape, f"sha256:{fingerprint['sample_sha256']}")
 
 
 def data_name(metadata: dict[str, Any]) -> str | None:
@@ -230,7 +219,8 @@ def _data_section(data: TrainingData | None) -> list[str]:
         "",
         f"- data: {data.name or 'an array passed from Python'}",
         f"- shape: {rows:,} rows x {' x '.join(f'{f:,}' for f in features)} features",
-        f"- fingerprint: `{data.fingerprint}` (SHA-256 of the rows as float32)",
+        f"- fingerprint: `{data.fingerprint}` (SHA-256 of 64 evenly spaced rows as float32, "
+        "`aekit.train.run_folder.data_fingerprint`)",
     ]
 
 
@@ -281,18 +271,19 @@ def _results_section(metrics, best_epoch, comparison) -> list[str]:
 # From a training run ------------------------------------------------------------------------
 
 
-def run_card(trainer, x_train, x_fit=None, x_eval=None) -> str:
-    """The card of a finished :class:`~aekit.train.Trainer` run.
+def run_card(trainer, x_fit, x_eval=None, fingerprint: dict[str, Any] | None = None) -> str:
+    """The card of a finished :class:`~aekit.train.Trainer` run (the trainer saves it with
+    the final weights).
 
     Parameters
     ----------
     trainer : Trainer
         After training: its model, configs, run metadata and history.
-    x_train : array-like
-        The data given to ``fit`` (named and fingerprinted on the card).
-    x_fit, x_eval : array-like, optional
-        The rows trained on and the held-out rows, for the comparison with PCA; by default
-        ``x_train`` for both.
+    x_fit, x_eval : array-like or row source
+        The rows trained on and the held-out rows (None: none were held out), for the
+        comparison with PCA.
+    fingerprint : dict, optional
+        :func:`~aekit.train.run_folder.data_fingerprint` of the data as given to ``fit``.
     """
     from aekit.train.tracking import epoch_metrics, final_record
 
@@ -300,10 +291,12 @@ def run_card(trainer, x_train, x_fit=None, x_eval=None) -> str:
     metadata = trainer.run_metadata or {}
     records = trainer.history.records
     final = final_record(trainer) if records else {}
-    x_fit = x_train if x_fit is None else x_fit
+    data = None
+    if fingerprint is not None:
+        data = TrainingData.from_fingerprint(fingerprint, data_name(metadata))
     return render_card(
         model,
-        data=TrainingData.of(x_train, data_name(metadata)),
+        data=data,
         command=metadata.get("command"),
         spec=metadata.get("spec"),
         train_config=trainer.config,

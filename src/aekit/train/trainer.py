@@ -52,6 +52,7 @@ import torch
 from tqdm.auto import tqdm
 
 from aekit.atomic import read_json
+from aekit.card import run_card
 from aekit.config import check_fields, config_from_dict, config_to_dict, param
 from aekit.models.base import Model, as_float_tensor
 from aekit.registry import is_registered
@@ -815,7 +816,7 @@ class Trainer:
             raise
         finally:
             bar.close()
-        return self._finish(state, stopped_early)
+        return self._finish(state, stopped_early, data)
 
     def _train_epoch(self, epoch: int, data: _Data, bar) -> dict[str, Any]:
         """One pass over the shuffled training rows; the epoch's record of losses and speed."""
@@ -949,7 +950,7 @@ class Trainer:
             self._folder.mark_finished()
         return callback_stop or stop
 
-    def _finish(self, state: RunState, stopped_early: bool) -> History:
+    def _finish(self, state: RunState, stopped_early: bool, data: _Data) -> History:
         """The best (or averaged) weights into the model, the history, the final model saved."""
         if self.config.restore_best and self._best_state is not None:
             self.model.load_state_dict(self._best_state)
@@ -959,7 +960,8 @@ class Trainer:
         self.history = History(state.records, state.best_epoch, state.best_value, stopped_early)
         ctx = self.context
         if self._folder is not None and ctx.is_main and is_registered(self.model):
-            save_model(self.model, self._folder.path / "model")
+            card = run_card(self, data.x, data.xv, data.fingerprint)
+            save_model(self.model, self._folder.path / "model", card=card)
         if ctx.enabled:
             ctx.barrier()  # fit returns on every rank once the final model is written
         return self.history
