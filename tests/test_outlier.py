@@ -306,3 +306,28 @@ def test_bad_inputs_raise():
     docs = DocumentOutlierDetector(max_epochs=1)
     with pytest.raises(ValueError, match="Negative values"):
         docs.fit(X - 10)
+
+
+def test_aekit_score_command(tmp_path):
+    from click.testing import CliRunner
+
+    from aekit.cli import main
+
+    X = plane(100, seed=0)
+    detector(max_epochs=2, contamination=0.1).fit(X).save(tmp_path / "det")
+    np.save(tmp_path / "x.npy", X)
+    out = str(tmp_path / "s.npy")
+    result = CliRunner().invoke(
+        main, ["score", str(tmp_path / "det"), "--data", str(tmp_path / "x.npy"), "--out", out]
+    )
+    assert result.exit_code == 0, result.output
+    assert "10 of 100 rows flagged" in result.output
+    assert np.sum(np.load(labels_path(out)) == -1) == 10
+    np.save(tmp_path / "narrow.npy", X[:, :4])
+    args = ["score", str(tmp_path / "det"), "--data", str(tmp_path / "narrow.npy"), "--out", out]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "X has 4 features" in result.output
+    result = CliRunner().invoke(
+        main, [*args[:4], str(tmp_path / "x.npy"), "--out", out, "--contamination", "0.7"]
+    )
+    assert result.exit_code == 2 and "--contamination" in result.output

@@ -11,6 +11,7 @@ import click
 
 from aekit import __version__
 from aekit.cli import apply, demo, documents, explore, export, generate, ib, reproduce, show, train
+from aekit.cli import score as score_command
 from aekit.cli.common import CONTEXT_SETTINGS
 
 
@@ -39,5 +40,6 @@ main.add_command(ib.ib)
 main.add_command(explore.explore)
 main.add_command(export.export)
 main.add_command(show.show)
+main.add_command(score_command.score)
 
 __all__ = ["main"]
