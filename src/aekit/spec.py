@@ -378,6 +378,14 @@ class RunSpec:
             train["image_shape"] = data.image_shape
         return train, suggested
 
+    def configs(self, data: Dataset) -> tuple[Any, TrainConfig, np.ndarray | None, dict]:
+        """The model config and the TrainConfig this spec makes on ``data`` (every check, no
+        model built), the labels it learns from and the train settings the model suggested."""
+        labels = self.labels_for(data)
+        config = self.model_class.config_class(**self.model_settings(data, labels))
+        train, suggested = self.train_settings(config, data)
+        return config, TrainConfig(**train), labels, suggested
+
     def build(self, data: Dataset | None = None, pretrained: bool = True) -> Run:
         """Load the data (unless given), make the model and the TrainConfig.
 
@@ -388,10 +396,7 @@ class RunSpec:
             if self.data is None:
                 raise ValueError("the spec names no data: give a [data] table or --data")
             data = self.data.load()
-        labels = self.labels_for(data)
-        config = self.model_class.config_class(**self.model_settings(data, labels))
-        train, suggested = self.train_settings(config, data)
-        train_config = TrainConfig(**train)
+        config, train_config, labels, suggested = self.configs(data)
         if self.threads is not None:
             torch.set_num_threads(self.threads)
         torch.manual_seed(train_config.seed)  # the initialisation; the trainer seeds the rest
