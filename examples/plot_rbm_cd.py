@@ -27,8 +27,8 @@ from matplotlib.figure import Figure
 
 from aekit import Trainer
 from aekit.data import load_dataset
+from aekit.experiments.recipes import hinton2006_train_config
 from aekit.rbm import RBM, RBMConfig
-from aekit.train import hinton2006_train_config
 from aekit.viz.generative import tile_images
 
 SHOWN_STEPS = (1, 10, 100, 1000)

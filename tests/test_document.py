@@ -8,10 +8,10 @@ import torch
 from aekit import TrainConfig, Trainer, load_model
 from aekit.baselines import LSA
 from aekit.evaluate import knn_accuracy
+from aekit.experiments.recipes import pretrain_document_autoencoder
 from aekit.models import DocumentAutoencoder, DocumentAutoencoderConfig
 from aekit.rbm import RBM
 from aekit.sparse import SparseRows
-from aekit.train import pretrain_document_autoencoder
 
 
 def topic_corpus(n_docs=400, n_words=40, n_topics=4, seed=0):

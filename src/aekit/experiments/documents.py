@@ -46,12 +46,12 @@ from aekit.data import data_dir as resolve_data_dir
 from aekit.evaluate import RetrievalCurve, knn_accuracy, retrieval_curve, search
 from aekit.evaluate.hashing import HammingIndex
 from aekit.experiments.hinton2006 import open_run_folder, pretrain_rbms
+from aekit.experiments.recipes import document_rbm_configs
 from aekit.experiments.stages import timed_stage
 from aekit.models import DocumentAutoencoder, DocumentAutoencoderConfig
 from aekit.models.document import rescale_documents
 from aekit.saving import load_model
 from aekit.train import TrainConfig, Trainer
-from aekit.train.pretrain import document_rbm_configs
 from aekit.viz import Section, code_scatter, learning_curves, save_figure
 from aekit.viz.explore import explorer_section, write_explorer
 from aekit.viz.report import write_report

@@ -7,7 +7,7 @@ References
 - G. E. Hinton and R. R. Salakhutdinov, "Reducing the Dimensionality of Data with Neural
   Networks", Science 313, 2006, and its supporting material (Gaussian visible units for faces,
   linear hidden units with unit-variance Gaussian noise for the code layer, the training
-  settings of :func:`hinton2006_train_config`).
+  settings of :meth:`RBM.suggested_train_settings`).
 - T. Tieleman, "Training Restricted Boltzmann Machines using Approximations to the Likelihood
   Gradient", ICML 2008 (persistent CD).
 - R. Salakhutdinov and I. Murray, "On the Quantitative Analysis of Deep Belief Networks",
@@ -58,6 +58,9 @@ from aekit.registry import register_model
 
 VISIBLE_UNITS = ("bernoulli", "gaussian", "softmax")
 HIDDEN_UNITS = ("bernoulli", "gaussian")
+# Learning rate of softmax visible units over word counts: their statistics are D times those
+# of binary units (D ~ 100 words per document).
+SOFTMAX_RBM_LR = 0.001
 _LOG_2PI = math.log(2 * math.pi)
 
 
@@ -170,6 +173,30 @@ class RBM(Model):
         self.hidden_bias = nn.Parameter(torch.zeros(config.n_hidden))
         # Persistent chains are state, saved with the weights so a resumed run continues them.
         self.register_buffer("chains", torch.zeros(0, config.n_visible))
+
+    @classmethod
+    def suggested_train_settings(cls, config: RBMConfig) -> dict:
+        """The training settings of Hinton & Salakhutdinov (2006) for ``config``'s unit types.
+
+        Minibatches of 100, SGD with learning rate 0.1, or 0.001 when the RBM has Gaussian
+        visible or linear (Gaussian) hidden units, and :data:`SOFTMAX_RBM_LR` for softmax
+        visible units; momentum 0.5 for 5 epochs, then 0.9; 50 epochs; no validation split.
+        CD-k and the weight cost 0.0002 are settings of :class:`RBMConfig`. Every RBM stack
+        trains its layers with these (:func:`aekit.train.fit_rbm_layer`).
+        """
+        lr = 0.001 if "gaussian" in (config.hidden, config.visible) else 0.1
+        if config.visible == "softmax":
+            lr = SOFTMAX_RBM_LR
+        return {
+            "epochs": 50,
+            "batch_size": 100,
+            "optimizer": "sgd",
+            "lr": lr,
+            "momentum": 0.9,
+            "initial_momentum": 0.5,
+            "momentum_warmup_epochs": 5,
+            "val_fraction": 0.0,
+        }
 
     @torch.no_grad()
     def init_visible_bias(self, x) -> RBM:

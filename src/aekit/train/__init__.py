@@ -1,5 +1,8 @@
 """Training: the one loop, its configuration, checkpoints and multi-process setup."""
 
+import warnings
+from importlib import import_module
+
 from aekit.train.distributed import (
     DistributedContext,
     PeerFailedError,
@@ -10,12 +13,8 @@ from aekit.train.distributed import (
 from aekit.train.pretrain import (
     PretrainedLayer,
     autoencoder_pretrainer,
-    document_pretrainer,
-    document_rbm_configs,
     fit_rbm_layer,
-    hinton2006_train_config,
     pretrain_dbm,
-    pretrain_document_autoencoder,
     pretrain_layers,
     pretrain_stacked,
     rbm_pretrainer,
@@ -42,15 +41,11 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "autoencoder_pretrainer",
-    "document_pretrainer",
-    "document_rbm_configs",
     "fit_rbm_layer",
-    "hinton2006_train_config",
     "init_distributed",
     "is_main_process",
     "load_run",
     "pretrain_dbm",
-    "pretrain_document_autoencoder",
     "pretrain_layers",
     "pretrain_stacked",
     "rbm_pretrainer",
@@ -61,3 +56,23 @@ __all__ = [
     "train_config_from_dict",
     "train_dbn",
 ]
+
+# The paper's recipes moved to aekit.experiments.recipes; the old imports still work and warn.
+_MOVED = (
+    "document_pretrainer",
+    "document_rbm_configs",
+    "hinton2006_train_config",
+    "pretrain_document_autoencoder",
+)
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        warnings.warn(
+            f"aekit.train.{name} moved to aekit.experiments.recipes.{name}; the old name will "
+            "be removed",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(import_module("aekit.experiments.recipes"), name)
+    raise AttributeError(f"module 'aekit.train' has no attribute {name!r}")

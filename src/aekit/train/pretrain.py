@@ -14,32 +14,55 @@ Each layer is trained on the codes of the one below. A *layer pretrainer* is any
 
 so an RBM can take an autoencoder's place: it returns its weights (decoder weight = W^T) and
 its hidden probabilities as the codes for the next layer.
+
+This module is the generic machinery. An RBM layer trains with the settings its model suggests
+(:meth:`aekit.rbm.RBM.suggested_train_settings`); the paper's named recipes (its training
+config, the document model's RBM stack) live in :mod:`aekit.experiments.recipes`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from aekit.models.autoencoder import Autoencoder, AutoencoderConfig
-from aekit.models.document import (
-    DocumentAutoencoder,
-    DocumentAutoencoderConfig,
-    rescale_documents,
-)
 from aekit.rbm.dbm import DBM, DBMConfig
 from aekit.rbm.dbn import DBN, DBNConfig
 from aekit.rbm.rbm import RBM, RBMConfig
 from aekit.sparse import is_sparse
 from aekit.train.trainer import TrainConfig, Trainer
 
-_UNIT_INTERVAL = ("logistic", "sigmoid")
-SOFTMAX_RBM_LR = 0.001
+#: Activations whose outputs lie in [0, 1]: binary RBM units, Bernoulli layer likelihoods.
+LOGISTIC_ACTIVATIONS = ("logistic", "sigmoid")
+
+# Names that moved out of this module; the old imports still work and warn.
+_MOVED = {
+    "hinton2006_train_config": "aekit.experiments.recipes",
+    "document_rbm_configs": "aekit.experiments.recipes",
+    "document_pretrainer": "aekit.experiments.recipes",
+    "pretrain_document_autoencoder": "aekit.experiments.recipes",
+    "SOFTMAX_RBM_LR": "aekit.rbm.rbm",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        warnings.warn(
+            f"aekit.train.pretrain.{name} moved to {_MOVED[name]}.{name}; the old name will be "
+            "removed",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(import_module(_MOVED[name]), name)
+    raise AttributeError(f"module 'aekit.train.pretrain' has no attribute {name!r}")
 
 
 @dataclass
@@ -76,8 +99,8 @@ def layer_config(config: AutoencoderConfig, index: int) -> AutoencoderConfig:
     if index == 0:
         likelihood = config.likelihood
     else:
-        likelihood = "bernoulli" if acts[index - 1] in _UNIT_INTERVAL else "gaussian"
-    sparse = config.sparsity_weight if act in _UNIT_INTERVAL else 0.0
+        likelihood = "bernoulli" if acts[index - 1] in LOGISTIC_ACTIVATIONS else "gaussian"
+    sparse = config.sparsity_weight if act in LOGISTIC_ACTIVATIONS else 0.0
     return dataclasses.replace(
         config,
         layers=[config.layers[index], config.layers[index + 1]],
@@ -114,43 +137,15 @@ def autoencoder_pretrainer(config: AutoencoderConfig, train_config: TrainConfig)
     return pretrain
 
 
-def hinton2006_train_config(
-    hidden: str = "bernoulli", visible: str = "bernoulli", **overrides
-) -> TrainConfig:
-    """The RBM training settings of Hinton & Salakhutdinov (2006) as a :class:`TrainConfig`.
-
-    CD-1 (set on :class:`~aekit.rbm.RBMConfig`) on minibatches of 100, learning rate 0.1, or
-    0.001 when a layer has Gaussian visible or linear hidden units (and
-    ``SOFTMAX_RBM_LR`` for softmax visible units of word counts), momentum 0.5 for 5 epochs
-    then 0.9, 50 epochs. The weight cost 0.0002 is an RBM setting (``weight_decay``).
-    """
-    gaussian = "gaussian" in (hidden, visible)
-    lr = 0.001 if gaussian else 0.1
-    if visible == "softmax":
-        # Word counts make the statistics D times larger than binary ones (D ~ 100 words).
-        lr = SOFTMAX_RBM_LR
-    settings = {
-        "epochs": 50,
-        "batch_size": 100,
-        "optimizer": "sgd",
-        "lr": lr,
-        "momentum": 0.9,
-        "initial_momentum": 0.5,
-        "momentum_warmup_epochs": 5,
-        "val_fraction": 0.0,
-    }
-    settings.update(overrides)
-    return TrainConfig(**settings)
-
-
 def rbm_stack_pretrainer(
     rbm_configs: list[RBMConfig], train_overrides: dict | None = None
 ) -> LayerPretrainer:
     """A layer pretrainer training ``rbm_configs[k]`` for layer ``k``.
 
-    Each RBM trains with :func:`hinton2006_train_config` for its unit types
-    (``train_overrides`` replaces any of those settings; the layer index is added to the seed)
-    and the next one trains on its hidden means.
+    Each RBM trains with the settings its unit types suggest
+    (:meth:`~aekit.rbm.RBM.suggested_train_settings`, the paper's; ``train_overrides``
+    replaces any of them; the layer index is added to the seed) and the next one trains on its
+    hidden means.
     """
 
     def pretrain(x: np.ndarray, index: int, n_in: int, n_out: int):
@@ -172,21 +167,21 @@ def fit_rbm_layer(
     resume: bool = False,
     **train_overrides,
 ) -> RBM:
-    """Train one RBM of a greedy stack with the paper's settings for its unit types.
+    """Train one RBM of a greedy stack with the settings suggested for its unit types.
 
     The one place every RBM stack (:func:`rbm_stack_pretrainer`, the reproductions' resumable
     pretraining) builds and trains a layer: the initial weights come from ``seed`` (so a layer
     does not depend on what was trained or loaded before it), softmax visible units start from
-    the word frequencies, and training uses :func:`hinton2006_train_config` with
-    ``train_overrides``; ``run_dir`` and ``resume`` go to the :class:`Trainer`.
+    the word frequencies, and training uses :meth:`~aekit.rbm.RBM.suggested_train_settings`
+    (Hinton & Salakhutdinov's) with ``train_overrides``; ``run_dir`` and ``resume`` go to the
+    :class:`Trainer`.
     """
     torch.manual_seed(seed)
     rbm = RBM(rbm_config)
     if rbm_config.visible == "softmax":
         rbm.init_visible_bias(x)  # from zeros, CD spends its first epochs learning unigrams
-    cfg = hinton2006_train_config(
-        rbm_config.hidden, rbm_config.visible, seed=seed, **train_overrides
-    )
+    settings = {**RBM.suggested_train_settings(rbm_config), "seed": seed, **train_overrides}
+    cfg = TrainConfig(**settings)
     Trainer(rbm, cfg, run_dir=run_dir).fit(x, resume=resume)
     return rbm
 
@@ -204,12 +199,12 @@ def rbm_pretrainer(
     the code layer is linear; every other unit is binary.
     """
     acts = config.encoder_activations()
-    if any(a not in _UNIT_INTERVAL for a in acts[:-1]):
+    if any(a not in LOGISTIC_ACTIVATIONS for a in acts[:-1]):
         raise ValueError(
             "RBM pretraining needs logistic hidden layers (activation='logistic'); "
             f"got {config.activation!r}"
         )
-    if acts[-1] not in (*_UNIT_INTERVAL, "linear"):
+    if acts[-1] not in (*LOGISTIC_ACTIVATIONS, "linear"):
         raise ValueError("RBM pretraining needs a logistic or linear code layer")
     dbn = DBNConfig(
         layers=config.layers,
@@ -219,74 +214,6 @@ def rbm_pretrainer(
         weight_decay=weight_decay,
     )
     return rbm_stack_pretrainer(dbn.rbm_configs(), train_overrides)
-
-
-def document_rbm_configs(
-    config: DocumentAutoencoderConfig, weight_decay: float = 0.0002, cd_k: int = 1
-) -> list[RBMConfig]:
-    """The RBM stack that pretrains a document autoencoder (Hinton & Salakhutdinov 2006).
-
-    The bottom RBM has softmax visible units over the word counts (replicated softmax, with
-    small initial weights), the top one linear hidden units for real codes or binary ones for
-    semantic hashing, every other unit binary.
-    """
-    if config.activation not in _UNIT_INTERVAL:
-        raise ValueError(
-            f"RBM pretraining needs logistic hidden layers, got activation={config.activation!r}"
-        )
-    sizes = config.layers
-    n = len(sizes) - 1
-    configs = [
-        RBMConfig(
-            n_visible=sizes[k],
-            n_hidden=sizes[k + 1],
-            visible="softmax" if k == 0 else "bernoulli",
-            hidden="gaussian" if k == n - 1 and config.code == "real" else "bernoulli",
-            cd_k=cd_k,
-            weight_decay=weight_decay,
-            # Small weights under word counts: W v sums over ~100 words (replicated softmax).
-            init_std=0.01 if k == 0 else 0.1,
-        )
-        for k in range(n)
-    ]
-    if configs[0].hidden == "gaussian":
-        raise ValueError(
-            "a one-layer document model with real codes would need softmax visible and linear "
-            "hidden units; add a hidden layer (e.g. '2000-500-10') or use code='binary'"
-        )
-    return configs
-
-
-def document_pretrainer(
-    config: DocumentAutoencoderConfig,
-    train_overrides: dict | None = None,
-    weight_decay: float = 0.0002,
-    cd_k: int = 1,
-) -> LayerPretrainer:
-    """RBM pretraining of a document autoencoder: :func:`document_rbm_configs`, each RBM
-    trained on the hidden probabilities of the one below (the softmax one's visible biases
-    start at the log word frequencies). Pass counts rescaled as the model sees them
-    (:func:`~aekit.models.document.rescale_documents`)."""
-    configs = document_rbm_configs(config, weight_decay, cd_k)
-    return rbm_stack_pretrainer(configs, train_overrides)
-
-
-def pretrain_document_autoencoder(
-    config: DocumentAutoencoderConfig, counts, train_overrides: dict | None = None
-) -> DocumentAutoencoder:
-    """Pretrain ``config``'s layers with RBMs on word ``counts`` (sparse is fine) and unroll.
-
-    The result is not fine-tuned: train it end to end with :class:`~aekit.train.Trainer`.
-    """
-    model = DocumentAutoencoder(config)  # validates the config before any training
-    if counts.ndim != 2 or counts.shape[1] != config.layers[0]:
-        raise ValueError(
-            f"word counts of shape {counts.shape} do not fit the layers {config.layers}: "
-            f"expected (n_documents, {config.layers[0]})"
-        )
-    counts = rescale_documents(counts, config.input_length)
-    layers = pretrain_layers(counts, config.layers, document_pretrainer(config, train_overrides))
-    return model.load_pretrained_layers(layers)
 
 
 def train_dbn(config: DBNConfig, x: np.ndarray, train_overrides: dict | None = None) -> DBN:
@@ -311,7 +238,8 @@ def pretrain_dbm(config: DBMConfig, x: np.ndarray, train_overrides: dict | None 
 
     The bottom RBM infers ``h1`` from a doubled visible input (``up_scale=2``), the top RBM
     reconstructs ``h1`` from doubled hidden states (``down_scale=2``); each trains with
-    :func:`hinton2006_train_config` (``train_overrides`` replaces any of its settings).
+    :meth:`~aekit.rbm.RBM.suggested_train_settings` (``train_overrides`` replaces any of
+    them).
     """
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 2 or x.shape[1] != config.n_visible:
