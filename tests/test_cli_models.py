@@ -89,11 +89,13 @@ def test_a_supervised_run_resumes_with_its_labels_to_the_uninterrupted_weights(
         assert torch.equal(got[key], want[key]), key  # bit-identical on one CPU thread
 
 
-def test_sample_writes_a_grid_or_an_array_reproducibly(runner, tmp_path):
+def test_sample_writes_a_grid_or_an_array_reproducibly(runner, tmp_path, monkeypatch):
     run = tmp_path / "vae"
     invoke(runner, train(run, "vae", "--layers", "auto-16-2"))
+    monkeypatch.chdir(tmp_path)  # the default goes to the current folder, not the model's
     out = invoke(runner, ["sample", run, "--n", 12]).output
-    assert "grid of 12 samples" in out and (run / "model" / "samples.png").is_file()
+    assert "grid of 12 samples" in out and (tmp_path / "samples.png").is_file()
+    assert not (run / "model" / "samples.png").exists()
     a, b, c = tmp_path / "a.npy", tmp_path / "b.npy", tmp_path / "c.npy"
     invoke(runner, ["sample", run, "--n", 5, "--out", a, "--seed", 3])
     invoke(runner, ["sample", run, "--n", 5, "--out", b, "--seed", 3])

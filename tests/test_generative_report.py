@@ -74,15 +74,17 @@ def test_only_generative_models_get_the_section(digits):
         generative_section(Autoencoder(layers="64-8"), digits)
 
 
-def test_report_command(tmp_path):
+def test_report_command(tmp_path, monkeypatch):
     runner = CliRunner()
     run = tmp_path / "run"
     args = ["train", "--data", "digits", "--model", "vae", "--layers", "auto-32-2",
             "--epochs", 1, "--no-progress", "--out", run]  # fmt: skip
     assert runner.invoke(main, [str(a) for a in args]).exit_code == 0
+    monkeypatch.chdir(tmp_path)  # the default goes to the current folder, not the model's
     result = runner.invoke(main, ["report", str(run), "--data", "digits", "--iw-samples", "10"])
     assert result.exit_code == 0, result.output
-    html = (run / "model" / "report.html").read_text()
+    assert not (run / "model" / "report.html").exists()
+    html = (tmp_path / "report.html").read_text()
     assert re.search(r"IWAE k=10", html)
     result = runner.invoke(main, ["report", str(run), "--data", "curves"])
     assert result.exit_code == 2 and "features" in result.output

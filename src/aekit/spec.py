@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import tomllib
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -397,6 +398,8 @@ class RunSpec:
                 raise ValueError("the spec names no data: give a [data] table or --data")
             data = self.data.load()
         config, train_config, labels, suggested = self.configs(data)
+        if pretrained and self.model == "autoencoder":  # once, not again on resume
+            warn_if_overcomplete(config)
         if self.threads is not None:
             torch.set_num_threads(self.threads)
         torch.manual_seed(train_config.seed)  # the initialisation; the trainer seeds the rest
@@ -414,6 +417,51 @@ class RunSpec:
             data.x_train,
             pretrainer=rbm_pretrainer(config, train_overrides=overrides),
         )
+
+
+class OvercompleteCodeWarning(UserWarning):
+    """An autoencoder's code is as wide as its input or wider, and nothing keeps it from
+    learning the identity. :meth:`spelled` words the message for another door, as
+    :meth:`aekit.config.ConfigError.spelled` does (``--sparsity-weight 0.1`` on the command
+    line, ``sparsity_weight=0.1`` in Python)."""
+
+    def __init__(self, problem: str, mentions: dict[str, Any]) -> None:
+        self.message = ConfigError("", problem, mentions=mentions)
+        super().__init__(str(self.message))
+
+    def spelled(self, spell) -> str:
+        return self.message.spelled(spell)
+
+
+def warn_if_overcomplete(config) -> None:
+    """Warn (:class:`OvercompleteCodeWarning`) when an autoencoder's code has at least as many
+    units as its input and no sparsity, denoising or contractive penalty: such a network can
+    copy its input through the code (Bengio et al. 2007; Vincent et al., ICML 2008) and reach a
+    low error having learnt nothing about the data."""
+    n_in, code = config.layers[0], config.layers[-1]
+    regularized = (
+        config.sparsity_weight > 0
+        or config.contractive_weight > 0
+        or (config.corruption != "none" and config.corruption_level > 0)
+    )
+    if code < n_in or regularized:
+        return
+    warnings.warn(
+        OvercompleteCodeWarning(
+            f"the code has {code} units for {n_in} input features: an overcomplete autoencoder "
+            "can learn the identity, copying its input through the code without learning "
+            "anything about the data; keep it from that with a sparsity penalty ({sparsity}), "
+            "denoising ({corruption} {level}) or a contractive penalty ({contractive}), or make "
+            f"the code narrower than {n_in} units",
+            mentions={
+                "sparsity": ("sparsity_weight", 0.1),
+                "corruption": ("corruption", "mask"),
+                "level": ("corruption_level", 0.2),
+                "contractive": ("contractive_weight", 0.1),
+            },
+        ),
+        stacklevel=3,
+    )
 
 
 def load_run_spec(run_dir: str | Path) -> RunSpec:
@@ -474,4 +522,14 @@ def resume(
     return run, history
 
 
-__all__ = ["PRETRAIN", "TRAINABLE", "DataSpec", "Run", "RunSpec", "load_run_spec", "resume"]
+__all__ = [
+    "PRETRAIN",
+    "TRAINABLE",
+    "DataSpec",
+    "OvercompleteCodeWarning",
+    "Run",
+    "RunSpec",
+    "load_run_spec",
+    "resume",
+    "warn_if_overcomplete",
+]

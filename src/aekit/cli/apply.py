@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +14,7 @@ from aekit.cli.common import (
     CONTEXT_SETTINGS,
     DATA_ARG_HELP,
     apply_to_file,
+    check_rows,
     check_width,
     data_options,
     load_data,
@@ -28,7 +28,7 @@ from aekit.cli.common import (
 )
 from aekit.evaluate import mean_squared_error_per_sample
 from aekit.models import VAE
-from aekit.models.base import EncoderDecoder
+from aekit.models.base import EncoderDecoder, seeded_rng
 from aekit.train import TrainConfig, Trainer
 
 _SPLIT_OPTION = click.option(
@@ -58,20 +58,21 @@ def _model_rows_inputs(fn: Callable) -> Callable:
 
 def _model_and_rows(model_dir, data_name, data_dir, data_option, split, needs: str):
     """The trained model's ``needs`` method, ready to apply to rows, and the rows, their width
-    checked against the model. A conditional VAE gets each row's label from the data set."""
+    and range checked against the model. A ``.npy`` file's rows stay on disk (a memory map
+    read a batch at a time). A conditional VAE gets each row's label from the data set."""
     model = load_saved_model(model_dir, (needs,))
     x, y = load_rows(data_name, data_dir, parse_data_options(data_option), split)
     check_width(x, model)
-    method = getattr(model, needs)
-    if isinstance(model, VAE) and model.config.n_classes:
-        if y is None:
-            raise click.BadParameter(
-                "a conditional VAE encodes and decodes with each row's label, and these rows "
-                "have none; pass a labelled data set (mnist, digits, an .npz holding x and y)",
-                param_hint="'--data'",
-            )
-        method = functools.partial(method, y=y)
-    return method, x
+    check_rows(model, x)
+    if not (isinstance(model, VAE) and model.config.n_classes):
+        return getattr(model, needs), x, None
+    if y is None:
+        raise click.BadParameter(
+            "a conditional VAE encodes and decodes with each row's label, and these rows "
+            "have none; pass a labelled data set (mnist, digits, an .npz holding x and y)",
+            param_hint="'--data'",
+        )
+    return getattr(model, needs), x, y
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -89,10 +90,14 @@ def encode(model_dir, data_name, data_dir, data_option, split, out_path) -> None
     """Write the codes of the data's rows under a trained model (one row per input row).
 
     MODEL_DIR is a run directory of `aekit train` (its model/ is used) or a saved model. A
-    conditional VAE encodes each row with its label from the data set.
+    conditional VAE encodes each row with its label from the data set. A .npy file is streamed
+    (memory-mapped, a batch at a time; --data-option mmap=false reads it whole), and a .npy
+    output is written batch by batch.
     """
-    transform, x = _model_and_rows(model_dir, data_name, data_dir, data_option, split, "transform")
-    codes = apply_to_file(transform, x, out_path)
+    transform, x, y = _model_and_rows(
+        model_dir, data_name, data_dir, data_option, split, "transform"
+    )
+    codes = apply_to_file(transform, x, out_path, y)
     where = write_array(codes, out_path)
     if out_path is not None:
         click.echo(f"wrote {len(x)} codes of size {codes.shape[1]} to {where}")
@@ -113,10 +118,12 @@ def reconstruct(model_dir, data_name, data_dir, data_option, split, out_path) ->
     """Write the model's reconstructions of the data's rows (same shape as the input).
 
     MODEL_DIR is a run directory of `aekit train` (its model/ is used) or a saved model. A
-    conditional VAE reconstructs each row with its label from the data set.
+    conditional VAE reconstructs each row with its label from the data set. A .npy file is
+    streamed (memory-mapped, a batch at a time; --data-option mmap=false reads it whole), and
+    a .npy output is written batch by batch.
     """
-    recon, x = _model_and_rows(model_dir, data_name, data_dir, data_option, split, "reconstruct")
-    where = write_array(apply_to_file(recon, x, out_path), out_path)
+    recon, x, y = _model_and_rows(model_dir, data_name, data_dir, data_option, split, "reconstruct")
+    where = write_array(apply_to_file(recon, x, out_path, y), out_path)
     click.echo(f"wrote {len(x)} reconstructions to {where}")
 
 
@@ -133,16 +140,26 @@ def reconstruct(model_dir, data_name, data_dir, data_option, split, out_path) ->
 )
 @user_errors
 def evaluate(model_dir, data_name, data_dir, data_option, out_path) -> None:
-    """Score a trained model on a data set's test rows, next to PCA at the same code size.
+    """Score a trained model on a data set's train and test rows, next to PCA at the same
+    code size.
 
-    Reports, as JSON, the squared error per sample (summed over features, averaged over
-    samples) and the negative log-likelihood per sample on the train and test rows, and the
-    squared error of PCA fitted on the train rows with as many components as the code has
-    units. MODEL_DIR is a run directory of `aekit train` or a saved model.
+    \b
+    Prints JSON: the model's numbers under its name, each once, per split (train_, test_):
+      squared_error  squared error per sample (summed over features, mean over samples)
+      recon          negative log-likelihood of the reconstruction per sample, in nats,
+                     under the model's likelihood (one posterior draw for a VAE)
+      nelbo, kl      VAE: the negative ELBO (recon + kl) and its KL term
+      loss, ce, error, kl
+                     VIB and IB autoencoder: the training objective, the label
+                     cross-entropy, the classification error rate and the rate term
+    and under "pca" the squared error of PCA fitted on the train rows with as many
+    components as the code has units. MODEL_DIR is a run directory of `aekit train` or a
+    saved model.
     """
     model = load_saved_model(model_dir, ("transform",))
     data = load_data(data_name, data_dir, parse_data_options(data_option))
     check_width(data.x_train, model)
+    check_rows(model, data.x_train, data.x_test)
     numbers = {
         "model": str(resolve_model_dir(model_dir)),
         "data": data.name,
@@ -184,15 +201,14 @@ def _evaluate_numbers(model, data) -> dict[str, Any]:
     for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
         if not len(x):
             continue
-        metrics = scorer.evaluate(x, y=y if labelled else None)
+        with seeded_rng(0, model.device):  # a VAE's held-out ELBO draws one code per row
+            metrics = scorer.evaluate(x, y=y if labelled else None)
         for key, value in metrics.items():
             ours[f"{split}_{key}"] = value
-        if reconstructs:
+        if reconstructs and "squared_error" not in metrics:
             recon = model.reconstruct(x, y=y) if isinstance(model, VAE) and labelled else None
             recon = model.reconstruct(x) if recon is None else recon
             ours[f"{split}_squared_error"] = mean_squared_error_per_sample(x, recon)
-            if "recon" in metrics:  # JSON has no NaN: leave the key out instead
-                ours.setdefault(f"{split}_nll", metrics["recon"])
         if pca is not None:
             pca_out[f"{split}_squared_error"] = mean_squared_error_per_sample(x, pca.reconstruct(x))
     out[model.registered_name] = ours

@@ -9,10 +9,12 @@ here as one line in the language of the command line (``--weight-decay``, not
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import inspect
 import json
+import os
 import sys
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import MISSING
 from pathlib import Path
@@ -20,9 +22,11 @@ from typing import Any
 
 import click
 import numpy as np
+import torch
 
 from aekit.config import ConfigError, FieldSpec, field_specs
-from aekit.data import list_datasets, load_array, load_dataset
+from aekit.data import DataOptionError, list_datasets, load_dataset, load_labeled
+from aekit.rows import MemmapRows
 from aekit.saving import load_model
 from aekit.train import NonFiniteLossError, PeerFailedError
 
@@ -65,7 +69,8 @@ def user_errors(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with warnings_as_lines():
+                return fn(*args, **kwargs)
         except click.ClickException:
             raise
         except ConfigError as err:
@@ -81,6 +86,21 @@ def user_errors(fn: Callable) -> Callable:
             raise click.ClickException(one_line(err)) from None
 
     return wrapper
+
+
+@contextlib.contextmanager
+def warnings_as_lines():
+    """Show each warning as one line on stderr, ``warning: ...``, in the command line's words
+    (a warning with ``spelled``, such as an overcomplete code's, spells its settings as flags),
+    instead of Python's two lines of file, line number and source."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = message.spelled(spell) if hasattr(message, "spelled") else str(message)
+        click.echo(f"warning: {' '.join(text.split())}", err=True)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 def setting_error(err: BaseException) -> click.ClickException:
@@ -205,26 +225,51 @@ def data_options(fn: Callable) -> Callable:
 def load_data(name: str, data_dir: str | None, options: dict[str, Any], hint: str = "'--data'"):
     try:
         return load_dataset(name, data_dir=data_dir, **options)
+    except DataOptionError as err:
+        raise click.BadParameter(one_line(err), param_hint="'--data-option'") from None
     except (ValueError, TypeError, FileNotFoundError) as err:
         raise click.BadParameter(one_line(err), param_hint=hint) from None
 
 
+# What a file read whole and in order (``--split all``) takes; the rest choose a split.
+_IN_ORDER_OPTIONS = ("label_column", "mmap")
+
+
 def load_rows(
     name: str, data_dir: str | None, options: dict[str, Any], split: str
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """The rows to encode or reconstruct, as float32, and their labels when the data has them.
+) -> tuple[np.ndarray | MemmapRows, np.ndarray | None]:
+    """The rows to encode or reconstruct, and their labels when the data has them.
 
-    A file with ``--split all`` is read whole and in order (so output row i is input row i);
-    otherwise the data set's train/test split is used, ``all`` meaning train then test.
+    A file with ``--split all`` is read whole and in order (so output row i is input row i),
+    its label column (``label_column``, or one found by name) set apart; a ``.npy`` is
+    memory-mapped and comes back as :class:`~aekit.rows.MemmapRows`, read a batch at a time,
+    unless ``mmap=false``. Otherwise the data set's train/test split is used, ``all`` meaning
+    train then test, as float32.
     """
     if split == "all" and not is_dataset_name(name) and Path(name).expanduser().is_file():
+        path = Path(name).expanduser()
+        split_options = sorted(set(options) - set(_IN_ORDER_OPTIONS))
+        if split_options:
+            raise click.BadParameter(
+                f"{', '.join(split_options)} choose a train/test split, and --split all reads "
+                f"the file whole and in order; drop them or pass --split train or test (the "
+                f"options of --split all are {', '.join(_IN_ORDER_OPTIONS)})",
+                param_hint="'--data-option'",
+            )
+        mmap = options.get("mmap", path.suffix.lower() == ".npy")
+        if not isinstance(mmap, bool):
+            raise click.BadParameter(
+                f"mmap must be true or false, got {mmap!r}", param_hint="'--data-option'"
+            )
         try:
-            x = load_array(Path(name).expanduser())
+            x, y = load_labeled(path, options.get("label_column"), mmap=mmap)
         except (ValueError, TypeError, FileNotFoundError) as err:
             raise click.BadParameter(one_line(err), param_hint="'--data'") from None
         # The same scaling as load_dataset: raw pixel bytes become intensities in [0, 1].
-        scale = np.float32(255.0 if x.dtype == np.uint8 else 1.0)
-        return np.asarray(x, dtype=np.float32) / scale, None
+        scale = 1 / 255 if x.dtype == np.uint8 else None
+        if isinstance(x, np.memmap):
+            return MemmapRows(x, scale=scale), y
+        return np.asarray(x, dtype=np.float32) / np.float32(255.0 if scale else 1.0), y
     ds = load_data(name, data_dir, options)
     if split == "train":
         return ds.x_train, ds.y_train
@@ -240,6 +285,37 @@ def check_width(x: np.ndarray, model, what: str = "'--data'") -> None:
         raise click.BadParameter(
             f"the data has {x.shape[1]} features but the model's input layer has {n_in}; "
             "pass data of the width the model was trained on",
+            param_hint=what,
+        )
+
+
+def check_rows(model, *parts, what: str = "'--data'") -> None:
+    """Refuse rows outside the range the model's likelihood was trained on (a Bernoulli
+    model's [0, 1]), as ``aekit train`` does: its numbers on them would mean nothing. Rows on
+    disk are checked a chunk of about 8 MB at a time (the models' checks are row by row)."""
+    for x in parts:
+        if x is None or not len(x):
+            continue
+        step = max(1, (8 << 20) // (4 * max(1, x.shape[1])))
+        lo, hi, failed = float("inf"), float("-inf"), None
+        for start in range(0, len(x), step):
+            rows = x[start : start + step]  # a MemmapRows gives a tensor read with pread
+            if not isinstance(rows, torch.Tensor):
+                rows = torch.from_numpy(np.asarray(rows, dtype=np.float32))
+            lo, hi = min(lo, float(rows.min())), max(hi, float(rows.max()))
+            if failed is None:
+                try:
+                    model.check_data(rows, "the data")
+                except ValueError as err:
+                    failed = err
+        if failed is None:
+            continue
+        if getattr(model.config, "likelihood", None) != "bernoulli":
+            raise click.BadParameter(one_line(failed), param_hint=what)
+        raise click.BadParameter(
+            f"the model has a Bernoulli likelihood, made for data in [0, 1], and this data "
+            f"holds values in [{lo:.3g}, {hi:.3g}]; scale it into [0, 1] as the training data "
+            "was, or train a model for real values with --likelihood gaussian",
             param_hint=what,
         )
 
@@ -288,14 +364,37 @@ def load_saved_model(path: str, needs: tuple[str, ...] = ("transform", "reconstr
 # Arrays -------------------------------------------------------------------------------------
 
 
-def apply_to_file(method: Callable, x, path: str | None) -> np.ndarray:
-    """``method(x)``, written batch by batch straight into ``path`` when it is a ``.npy`` and
-    the method takes ``out=`` (the returned memmap is then already the file)."""
-    if path is not None and Path(path).suffix.lower() == ".npy":
-        if "out" in inspect.signature(method).parameters:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            return method(x, out=path)
-    return method(x)
+def apply_to_file(method: Callable, x, path: str | None, y: np.ndarray | None = None):
+    """``method(x)`` (``method(x, y=y)`` with labels), written chunk by chunk into ``path``
+    when it is a ``.npy``: the returned array is then a read-only memmap of the file.
+
+    The chunks (about 16 MB of input rows each) are written with plain writes, not through a
+    memory map, so the output never counts in the resident set, and go to a file beside
+    ``path`` that replaces it at the end: an interrupted run leaves no half-written output,
+    and ``path`` may even be the input being read.
+    """
+    if path is None or Path(path).suffix.lower() != ".npy":
+        return method(x) if y is None else method(x, y=y)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    step = max(1, (16 << 20) // (4 * max(1, x.shape[1])))
+    try:
+        with open(partial, "wb") as f:
+            for start in range(0, len(x), step):
+                xb = x[start : start + step]  # a MemmapRows gives a tensor read with pread
+                xb = xb.numpy() if isinstance(xb, torch.Tensor) else xb
+                args = {} if y is None else {"y": y[start : start + step]}
+                out = np.ascontiguousarray(method(xb, **args), dtype="<f4")
+                if start == 0:
+                    header = {"descr": "<f4", "fortran_order": False, "shape": (len(x),)}
+                    header["shape"] += out.shape[1:]
+                    np.lib.format.write_array_header_1_0(f, header)
+                f.write(out.data)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return np.load(target, mmap_mode="r")
 
 
 def write_array(x: np.ndarray, path: str | None) -> str:

@@ -11,13 +11,13 @@ import numpy as np
 from aekit.cli.common import (
     CONTEXT_SETTINGS,
     DATA_ARG_HELP,
+    check_rows,
     check_width,
     data_options,
     image_shape_option,
     load_data,
     load_saved_model,
     parse_data_options,
-    resolve_model_dir,
     user_errors,
     write_array,
 )
@@ -38,8 +38,9 @@ from aekit.viz.generative import sample_figure
     "out_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="A .png image grid (square inputs, or --image-shape) or a .npy array. [default: "
-    "samples.png beside the model for square inputs, else samples.npy]",
+    help="A .png image grid (square inputs, or --image-shape) or a .npy array; never "
+    "written into the model's folder unless named. [default: ./samples.png for images, else "
+    "./samples.npy]",
 )
 @click.option(
     "--image-shape",
@@ -66,9 +67,8 @@ def sample(model_dir, n_samples, out_path, image_shape, seed, label) -> None:
     model = load_saved_model(model_dir, ("sample",))
     n_features = model.config.layers[0]
     shape = image_shape_option(image_shape, n_features)
-    if out_path is None:
-        name = "samples.png" if shape is not None else "samples.npy"
-        out_path = str(resolve_model_dir(model_dir) / name)
+    if out_path is None:  # the current folder: a model's folder holds the model alone
+        out_path = "samples.png" if shape is not None else "samples.npy"
     suffix = Path(out_path).suffix.lower()
     if suffix not in (".png", ".npy"):
         raise click.BadParameter(
@@ -109,7 +109,8 @@ def sample(model_dir, n_samples, out_path, image_shape, seed, label) -> None:
     "out_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="The HTML file. [default: report.html beside the model]",
+    help="The HTML file; never written into the model's folder unless named. "
+    "[default: ./report.html]",
 )
 @click.option(
     "--iw-samples",
@@ -132,6 +133,7 @@ def report(model_dir, data_name, data_dir, data_option, out_path, iw_samples, se
     model = load_saved_model(model_dir, ("sample",))
     data = load_data(data_name, data_dir, parse_data_options(data_option))
     check_width(data.x_train, model)
-    path = Path(out_path) if out_path else resolve_model_dir(model_dir) / "report.html"
+    check_rows(model, data.x_train, data.x_test)
+    path = Path(out_path or "report.html")  # not beside the model: its folder is the model's
     write_generative_report(model, data, path, iw_samples=iw_samples, seed=seed)
     click.echo(f"wrote {path}")

@@ -144,12 +144,12 @@ def _interrupted(ctx: click.Context, run_dir: Path) -> None:
     ctx.exit(EXIT_INTERRUPTED)
 
 
-def _finish(run, history, seconds: float, run_dir: Path) -> None:
+def _finish(run, history, seconds: float, run_dir: Path, compare_pca: bool = True) -> None:
     """Report a finished run; under torchrun only rank 0 does, the others just leave."""
     main_rank = is_main_process()
     shutdown_distributed()
     if main_rank:
-        report_training(run, history, seconds, run_dir)
+        report_training(run, history, seconds, run_dir, compare_pca=compare_pca)
 
 
 @click.command(context_settings=CONTEXT_SETTINGS, epilog=TRAIN_EPILOG)
@@ -193,9 +193,27 @@ def _finish(run, history, seconds: float, run_dir: Path) -> None:
     help="Also log the run to TensorBoard (RUN_DIR/tensorboard) or MLflow (its default store, "
     "$MLFLOW_TRACKING_URI); needs aekit[tensorboard] or aekit[mlflow]. [default: none]",
 )
+@click.option(
+    "--compare-pca/--no-compare-pca",
+    default=True,
+    show_default=True,
+    help="At the end, fit PCA with as many components as the code has units on the training "
+    "rows and print its test error beside the model's (a small part of the run's time).",
+)
 @click.pass_context
 @user_errors
-def train(ctx, data_name, data_dir, data_option, config_file, run_dir, overwrite, log_to, **params):
+def train(
+    ctx,
+    data_name,
+    data_dir,
+    data_option,
+    config_file,
+    run_dir,
+    overwrite,
+    log_to,
+    compare_pca,
+    **params,
+):
     """Train a model (--model: autoencoder, vae, aae, vib, ib-autoencoder) on a data set or
     a data file; save it in RUN_DIR/model.
 
@@ -231,7 +249,7 @@ def train(ctx, data_name, data_dir, data_option, config_file, run_dir, overwrite
     except KeyboardInterrupt:
         _interrupted(ctx, run_path)
         return
-    _finish(run, history, time.perf_counter() - t0, run_path)
+    _finish(run, history, time.perf_counter() - t0, run_path, compare_pca)
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)

@@ -11,6 +11,7 @@ from .files import SUPPORTED_SUFFIXES, load_array, load_labeled
 from .idx import read_idx, write_idx
 from .registry import (
     DATA_DIR_ENV,
+    DataOptionError,
     Dataset,
     data_dir,
     list_datasets,
@@ -40,6 +41,7 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "BagOfWords",
     "Corpus",
+    "DataOptionError",
     "Dataset",
     "check_nonempty",
     "data_dir",

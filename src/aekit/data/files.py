@@ -154,10 +154,31 @@ def _first_bad_field(lines: list[tuple[int, str]], delim: str | None, n_cols: in
         fields = line.split(delim)
         if len(fields) != n_cols:
             return f"line {lineno} has {len(fields)} fields where earlier lines have {n_cols}"
-        for field in fields:
+        for col, field in enumerate(fields, start=1):
             if not _is_number(field):
-                return f"line {lineno} has the non-numeric value {field.strip()!r}"
+                return f"line {lineno}, column {col} has the non-numeric value {field.strip()!r}"
     return "a value could not be parsed"
+
+
+def _header(path: Path, lineno: int, cells: list[str]) -> list[str] | None:
+    """The first line's names when every cell is a name, None when every cell is a number.
+
+    A line of names and numbers is neither: ``0.1,hello,0.3`` is a data row with a typo as
+    often as a header, and taking it for a header would drop a row without a word.
+    """
+    numeric = [_is_number(c) for c in cells]
+    if all(numeric):
+        return None
+    if not any(numeric):
+        return [c.strip().strip("\"'") for c in cells]
+    col = numeric.index(False) + 1 if numeric[0] else numeric.index(True) + 1
+    kind = "a name" if numeric[0] else "a number"
+    raise ValueError(
+        f"{str(path)!r}: line {lineno} mixes numbers and names (column {col} holds {kind}, "
+        f"{cells[col - 1].strip()!r}, unlike column 1), so it is neither a header nor a data "
+        'row; a header line holds only names (quote numeric ones, e.g. "1") and a data line '
+        "only numbers: fix that line."
+    )
 
 
 def _load_text(path: Path) -> tuple[np.ndarray, list[str] | None]:
@@ -176,12 +197,10 @@ def _load_text(path: Path) -> tuple[np.ndarray, list[str] | None]:
     if not lines:
         raise ValueError(f"{str(path)!r} holds no data: every line is empty or a # comment.")
     delim = _sniff_delimiter(path.suffix.lower(), lines[0][1])
-    first = lines[0][1].split(delim)
-    header = None
-    # A first line with any non-number in it is a header; column names that are themselves
-    # numbers cannot be told from data, and are read as a data row.
-    if not all(_is_number(f) for f in first):
-        header = [f.strip().strip("\"'") for f in first]
+    # Only a first line of names is a header; column names that are themselves numbers
+    # cannot be told from data unless quoted, and a mix of the two is refused (_header).
+    header = _header(path, lines[0][0], lines[0][1].split(delim))
+    if header is not None:
         lines = lines[1:]
         if not lines:
             raise ValueError(f"{str(path)!r} has a header line but no data rows.")
@@ -277,8 +296,8 @@ def _check_matrix(path: Path, x: np.ndarray) -> tuple[np.ndarray, tuple[int, int
 
 def _count_nonfinite(x: np.ndarray) -> tuple[int, tuple[int, int] | None]:
     """NaN/inf count and the first one's (row, column); a memmap is checked in chunks of
-    rows (about 64 MB each), so it is never held whole."""
-    step = len(x) if not isinstance(x, np.memmap) else max(1, (64 << 20) // max(1, x[0].nbytes))
+    rows (about 16 MB each), so it is never held whole."""
+    step = len(x) if not isinstance(x, np.memmap) else max(1, (16 << 20) // max(1, x[0].nbytes))
     n_bad, first = 0, None
     for start in range(0, len(x), step):
         chunk = np.asarray(x[start : start + step])
@@ -363,8 +382,9 @@ def load_array(path: str | os.PathLike[str], mmap: bool = False) -> np.ndarray:
         - ``.npy``: one array.
         - ``.npz``: the array under key ``x``, ``X`` or ``data``, or the archive's only array.
         - ``.csv`` (comma), ``.tsv`` (tab), ``.txt`` (comma, tab, semicolon or whitespace, from
-          the first line): numbers, one sample per line; a first line holding any
-          non-number is a header and is skipped; lines starting with ``#`` are comments.
+          the first line): numbers, one sample per line; a first line of names (no cell a
+          number) is a header and is skipped, a first line mixing names and numbers is an
+          error; lines starting with ``#`` are comments.
     mmap : bool, default=False
         Memory-map a ``.npy`` file instead of reading it (read-only); other formats ignore it.
 

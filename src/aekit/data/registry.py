@@ -27,6 +27,7 @@ caller (the CLI's ``--data-dir``) or from the ``AEKIT_DATA_DIR`` environment var
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from .idx import read_idx
 
 __all__ = [
     "DATA_DIR_ENV",
+    "DataOptionError",
     "Dataset",
     "data_dir",
     "list_datasets",
@@ -336,6 +338,8 @@ def load_dataset(
     **kwargs
         Passed to the data set's loader:
 
+        - ``"mnist"``, ``"fashion-mnist"``, an IDX folder: ``n_train=None``, ``n_test=None``
+          (seeded random subsets; None keeps every row), ``seed=0``.
         - ``"digits"``: ``test_size=0.25``, ``seed=0``.
         - ``"curves"``: ``n_train=20000``, ``n_test=10000``, ``seed=0``, ``size=28``,
           ``layout="paper"``.
@@ -350,6 +354,8 @@ def load_dataset(
 
     Raises
     ------
+    DataOptionError
+        A ``TypeError``: an option the loader does not take (the message lists those it does).
     ValueError
         If the name is unknown (the message lists the registered ones), the files are not
         found (the message says where it looked and how to point at them), or they are
@@ -366,6 +372,7 @@ def load_dataset(
     resolved = _resolve_data_dir(data_dir)
     if isinstance(name_or_path, str) and _key(name_or_path) in _REGISTRY:
         loader = _REGISTRY[_key(name_or_path)]
+        check_options(_key(name_or_path), loader, kwargs)
         dataset = loader(data_dir=resolved, **kwargs)
         if not isinstance(dataset, Dataset):
             raise TypeError(
@@ -379,8 +386,10 @@ def load_dataset(
         )
     path = Path(name_or_path).expanduser()
     if path.is_dir():
-        return _load_idx_dirs(path.resolve().name, [path], hint="", **kwargs)
+        check_options(f"the IDX folder {str(path)!r}", _load_idx_folder, kwargs)
+        return _load_idx_folder(path, **kwargs)
     if path.suffix.lower() in SUPPORTED_SUFFIXES or path.exists():
+        check_options(f"the data file {str(path)!r}", _load_file, kwargs)
         return _load_file(path, **kwargs)
     if isinstance(name_or_path, os.PathLike) or os.sep in str(name_or_path):
         raise FileNotFoundError(
@@ -393,6 +402,35 @@ def load_dataset(
         f"{', '.join(list_datasets())}; anything else must be an existing directory of IDX "
         f"files or a data file ({', '.join(SUPPORTED_SUFFIXES)})."
     )
+
+
+class DataOptionError(TypeError):
+    """A loader option the data set does not take; ``valid`` lists the ones it does."""
+
+    def __init__(self, where: str, unknown: list[str], valid: list[str]) -> None:
+        self.where, self.unknown, self.valid = where, unknown, valid
+        takes = f"its options are {', '.join(valid)}" if valid else "it takes no options"
+        word = "option" if len(unknown) == 1 else "options"
+        super().__init__(f"{where} has no {word} {', '.join(map(repr, unknown))}; {takes}")
+
+
+def loader_options(loader: Callable[..., Dataset]) -> list[str] | None:
+    """The keyword options a loader takes (its parameters but the data folder and the path),
+    or None when it takes any (``**kwargs``)."""
+    params = inspect.signature(loader).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    skip = {"data_dir", "path"}
+    return [p.name for p in params if p.name not in skip and p.kind is not p.VAR_POSITIONAL]
+
+
+def check_options(where: str, loader: Callable[..., Dataset], options: dict) -> None:
+    """Refuse options ``loader`` does not take, listing those it does: checked here, at the
+    edge, so that no message names the loader's private function."""
+    valid = loader_options(loader)
+    unknown = [] if valid is None else sorted(set(options) - set(valid))
+    if unknown:
+        raise DataOptionError(where, unknown, valid or [])
 
 
 def _idx_file(folder: Path, stem: str) -> Path | None:
@@ -436,10 +474,23 @@ def _read_labels(path: Path, images_path: Path, n_images: int) -> np.ndarray:
     return labels.astype(np.int64)
 
 
-def _load_idx_dirs(name: str, folders: list[Path], hint: str, **kwargs) -> Dataset:
-    """Load the first of ``folders`` that holds all four IDX files."""
-    if kwargs:
-        raise TypeError(f"data set {name!r} (IDX files) takes no options, got {sorted(kwargs)}.")
+def _load_idx_folder(
+    path: Path, n_train: int | None = None, n_test: int | None = None, seed: int = 0
+) -> Dataset:
+    """A folder of the four MNIST-format IDX files, optionally a seeded subset."""
+    return _load_idx_dirs(path.resolve().name, [path], "", n_train, n_test, seed)
+
+
+def _load_idx_dirs(
+    name: str,
+    folders: list[Path],
+    hint: str,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    seed: int = 0,
+) -> Dataset:
+    """Load the first of ``folders`` that holds all four IDX files; ``n_train``/``n_test``
+    keep seeded random subsets (:meth:`Dataset.subset`)."""
     looked = []
     for folder in folders:
         files = {part: _idx_file(folder, stem) for part, stem in _IDX_NAMES.items()}
@@ -455,7 +506,10 @@ def _load_idx_dirs(name: str, folders: list[Path], hint: str, **kwargs) -> Datas
                     f"{str(files['test_images'])!r} holds {test_shape} images; the two files "
                     "are from different data sets."
                 )
-            return Dataset(name, x_train, y_train, x_test, y_test, image_shape=train_shape)
+            full = Dataset(name, x_train, y_train, x_test, y_test, image_shape=train_shape)
+            if n_train is None and n_test is None:
+                return full
+            return full.subset(n_train, n_test, seed=seed)
         if not folder.is_dir():
             looked.append(f"{folder} (does not exist)")
         elif len(missing) < len(_IDX_NAMES):
@@ -469,17 +523,27 @@ def _load_idx_dirs(name: str, folders: list[Path], hint: str, **kwargs) -> Datas
     )
 
 
-def _load_mnist(data_dir: Path | None = None) -> Dataset:
+def _load_mnist(
+    data_dir: Path | None = None,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    seed: int = 0,
+) -> Dataset:
     hint = _SET_DIR_HINT.format(name="mnist")
     if data_dir is None:
         raise ValueError(
             f"mnist: no data directory was given, so there is nowhere to look for its IDX "
             f"files; {hint}."
         )
-    return _load_idx_dirs("mnist", [data_dir / "mnist", data_dir], hint)
+    return _load_idx_dirs("mnist", [data_dir / "mnist", data_dir], hint, n_train, n_test, seed)
 
 
-def _load_fashion_mnist(data_dir: Path | None = None) -> Dataset:
+def _load_fashion_mnist(
+    data_dir: Path | None = None,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    seed: int = 0,
+) -> Dataset:
     # Not data_dir itself: Fashion-MNIST's files carry MNIST's names, so a bare data_dir
     # holding IDX files is taken to be MNIST.
     folders = [] if data_dir is None else [data_dir / "fashion-mnist"]
@@ -487,7 +551,8 @@ def _load_fashion_mnist(data_dir: Path | None = None) -> Dataset:
         _SET_DIR_HINT.format(name="fashion-mnist")
         + f", or install Debian's package dataset-fashion-mnist (into {_DEBIAN_FASHION_MNIST})"
     )
-    return _load_idx_dirs("fashion-mnist", [*folders, _DEBIAN_FASHION_MNIST], hint)
+    folders = [*folders, _DEBIAN_FASHION_MNIST]
+    return _load_idx_dirs("fashion-mnist", folders, hint, n_train, n_test, seed)
 
 
 def _load_digits(data_dir: Path | None = None, test_size: float = 0.25, seed: int = 0) -> Dataset:

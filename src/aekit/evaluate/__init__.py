@@ -9,6 +9,7 @@ from aekit.evaluate.metrics import (
     mmd2,
     squared_error_per_sample,
 )
+from aekit.evaluate.pca_compare import PCAComparison, compare_with_pca
 from aekit.evaluate.retrieval import (
     RetrievalCurve,
     binarize,
@@ -19,10 +20,12 @@ from aekit.evaluate.retrieval import (
 )
 
 __all__ = [
+    "PCAComparison",
     "RetrievalCurve",
     "binarize",
     "cluster_error",
     "code_sensitivity",
+    "compare_with_pca",
     "hamming_distances",
     "knn_accuracy",
     "linear_probe_accuracy",
