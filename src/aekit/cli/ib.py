@@ -69,7 +69,7 @@ def example(
     n_restarts: int,
     seed: int,
 ) -> None:
-    """Run one of the seed's IB examples on generated data and write its figures.
+    """Run one of the lecture's IB examples on generated data and write its figures.
 
     EXAMPLE is users (the deterministic IB of people's past behaviour and next purchase
     recovers planted communities) or sequence (the predictive IB of a hidden Markov chain's

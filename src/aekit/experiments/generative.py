@@ -12,11 +12,18 @@ For a model that can ``sample`` (:class:`aekit.models.VAE`,
   Fig. 2) and, for a Gaussian prior, the decoded manifold over the prior's quantiles (Kingma &
   Welling's Fig. 4); an interpolation between test images.
 
+A VAE whose codes have collapsed (the posterior equal to the prior, so the decoder ignores
+the code: Bowman et al., CoNLL 2016) is named in the section's first paragraph and as a
+:class:`PosteriorCollapseWarning`: a held-out KL under :data:`COLLAPSED_KL` nats, or no active
+unit (a unit is active when its posterior mean varies over the data by more than 0.01; Burda
+et al., ICLR 2016), with the remedies aekit offers, KL warm-up and a smaller beta.
+
 ``aekit report MODEL --data NAME`` writes it as a page; ``write_generative_report`` from Python.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +44,40 @@ from aekit.viz.generative import (
     sample_figure,
 )
 from aekit.viz.report import ReportImage, Section, write_report
+
+#: A held-out KL(q(z|x) || p(z)) under this many nats per sample: the codes carry almost nothing.
+COLLAPSED_KL = 1.0
+#: A code unit is active when its posterior mean's variance over the data exceeds this
+#: (Burda, Grosse & Salakhutdinov, ICLR 2016, section 5.2).
+ACTIVE_UNIT_VARIANCE = 0.01
+
+
+class PosteriorCollapseWarning(UserWarning):
+    """A VAE's codes carry (almost) no information about its inputs."""
+
+
+def active_units(mu: np.ndarray, threshold: float = ACTIVE_UNIT_VARIANCE) -> np.ndarray:
+    """Which code units are active: ``Var_x(E[z_u | x]) > threshold`` over the rows whose
+    posterior means are ``mu`` (``(n_rows, code_dim)``); a boolean mask per unit."""
+    mu = np.asarray(mu, dtype=np.float64)
+    if mu.ndim != 2 or len(mu) < 2:
+        raise ValueError(f"active_units needs posterior means of 2 rows or more, got {mu.shape}")
+    return mu.var(axis=0) > threshold
+
+
+def collapse_message(kl: float, n_active: int, code_dim: int) -> str | None:
+    """What to tell the user about a VAE with held-out KL ``kl`` (nats per sample) and
+    ``n_active`` of ``code_dim`` active units, or None when the codes have not collapsed."""
+    if kl >= COLLAPSED_KL and n_active > 0:
+        return None
+    return (
+        f"The codes have collapsed: the held-out KL(q(z|x) || p(z)) is {kl:.3g} nats per sample "
+        f"and {n_active} of {code_dim} code units are active (posterior means that vary over the "
+        f"data by more than {ACTIVE_UNIT_VARIANCE}), so the decoder draws its outputs with "
+        "little regard to the code. Retrain with KL warm-up (kl_warmup_steps, e.g. 10000: "
+        "--kl-warmup-steps in aekit train), which lets the code carry information before the "
+        "KL term weighs in, or a smaller beta (e.g. 0.5)."
+    )
 
 
 def prior_draws(model, n: int, seed: int = 0) -> np.ndarray:
@@ -94,6 +135,13 @@ def generative_section(
     if isinstance(model, VAE) and iw_samples > 0:
         ll = model.log_likelihood(x_eval, k=iw_samples, seed=seed)
         metrics[f"test log-likelihood, IWAE k={iw_samples} (nats)"] = float(ll.mean())
+    collapse = None
+    if isinstance(model, VAE) and len(codes) >= 2:
+        n_active = int(active_units(codes).sum())
+        metrics["active code units (Burda et al. 2016)"] = f"{n_active} of {codes.shape[1]}"
+        collapse = collapse_message(metrics["test kl"], n_active, codes.shape[1])
+        if collapse is not None:
+            warnings.warn(collapse, PosteriorCollapseWarning, stacklevel=2)
     table = [{"measure": k, "value": v} for k, v in metrics.items()]
 
     shape = data.image_shape
@@ -144,7 +192,8 @@ def generative_section(
         f"A {name} with layers {'-'.join(map(str, model.config.layers))} on {data.name} "
         f"({len(x)} test rows; MMD and log-likelihood on {len(x_eval)} of them)."
     )
-    return Section(title=f"Generative: {name}", text=text, table=table, images=images)
+    paragraphs = [text] if collapse is None else [collapse, text]
+    return Section(title=f"Generative: {name}", text=paragraphs, table=table, images=images)
 
 
 def write_generative_report(

@@ -1,4 +1,4 @@
-"""`aekit ib example`: the information bottleneck on the seed's two synthetic problems.
+"""`aekit ib example`: the information bottleneck on the lecture's two synthetic problems.
 
 - **users**: people with discrete demographics (age band, region) and past behaviour (which of
   six product categories they bought before) drawn from a few planted communities; Y is the
@@ -15,7 +15,7 @@
   state, beside the best any function of the window can reach).
 
 Each run writes ``results.json``, ``information_plane.png`` and ``clusters.png`` into its
-output folder. Everything is generated from the seed; nothing is downloaded.
+output folder. Everything is generated from the random seed; nothing is downloaded.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """An autoencoder designed by the information bottleneck: a code that reconstructs the input,
 predicts a target, and pays for what it knows about the input.
 
-The seed's question, "can IB help design a better autoencoder?", turned into an objective.
+The lecture's question, "can IB help design a better autoencoder?", turned into an objective.
 The IB Lagrangian ``min I(Z;X) - gamma I(Z;Y)`` (Tishby, Pereira & Bialek 1999) keeps in ``Z``
 only what predicts ``Y``; an autoencoder keeps everything needed to rebuild ``X``. With the
 variational bounds of Alemi et al. (ICLR 2017) for the two IB terms, the per-sample loss is
