@@ -32,9 +32,8 @@ CARD_FILE = "README.md"
 # Models whose reconstruct() returns rows in data space, comparable with PCA's. A document
 # model reconstructs word distributions (compare it with LSA); a classifier has no decoder.
 RECONSTRUCTS_DATA = ("autoencoder", "vae", "aae", "ib-autoencoder", "rbm")
-# Rows PCA is fitted on, and evaluated on, at most (seeded subsets above): a card is written
-# at the end of every run, and the principal subspace of 20,000 rows is the subspace.
-PCA_FIT_ROWS = 20_000
+# Held-out rows the model and PCA are scored on, at most (a seeded subset above); PCA's fit
+# has its own cap, aekit.evaluate.pca_compare.MAX_PCA_ROWS.
 PCA_EVAL_ROWS = 10_000
 # Per-epoch keys that describe the run's speed or schedule, not the model.
 _NOT_METRICS = ("epoch", "lr", "seconds", "samples_per_s")
@@ -95,33 +94,33 @@ def _rows(x, n: int, seed: int) -> np.ndarray:
 
 
 def pca_comparison(model, x_fit, x_eval) -> dict[str, Any] | None:
-    """Squared error per sample (summed over features, averaged over rows) of the model's
-    reconstructions of ``x_eval`` and of PCA's, fitted on ``x_fit`` at the model's code size.
+    """:func:`aekit.evaluate.compare_with_pca` on a run's rows: the squared error per sample of
+    the model's reconstructions of ``x_eval`` and of PCA's, fitted on ``x_fit`` at the model's
+    code size. ``x_fit`` and ``x_eval`` may be tensors or row sources on any device.
 
-    None when the model does not reconstruct in data space (see :data:`RECONSTRUCTS_DATA`),
-    or when its code is as wide as the data (PCA would be exact).
+    None when the model does not reconstruct in data space (see :data:`RECONSTRUCTS_DATA`;
+    a conditional VAE reconstructs from labels, which a card does not have), or when its code
+    is as wide as the data (PCA would be exact).
     """
     if getattr(model, "registered_name", None) not in RECONSTRUCTS_DATA:
         return None
-    if getattr(model.config, "n_classes", 0) and model.registered_name == "vae":
-        return None  # a conditional VAE reconstructs from labels as well
-    from aekit.baselines import PCABaseline
-    from aekit.evaluate import mean_squared_error_per_sample
-
-    fit = _rows(x_fit, PCA_FIT_ROWS, seed=0)
-    held_out = _rows(x_eval, PCA_EVAL_ROWS, seed=1)
-    code_size = int(model.transform(held_out[:2]).shape[1])
-    if code_size >= min(fit.shape):
+    if model.registered_name == "vae" and model.config.n_classes:
         return None
-    pca = PCABaseline(code_size).fit(fit)
+    from aekit.evaluate.pca_compare import MAX_PCA_ROWS, compare_with_pca
+
+    held_out = _rows(x_eval, PCA_EVAL_ROWS, seed=1)
+    result = compare_with_pca(model, _rows(x_fit, MAX_PCA_ROWS, seed=0), held_out)
+    if result.pca_is_exact:
+        return None
     return {
         "metric": "squared error per sample",
-        "code_size": code_size,
+        "code_size": result.code_size,
+        "n_components": result.n_components,
         "rows": len(held_out),
         "held_out": x_eval is not x_fit,
-        "model": mean_squared_error_per_sample(held_out, model.reconstruct(held_out)),
-        "pca": mean_squared_error_per_sample(held_out, pca.reconstruct(held_out)),
-        "pca_fit_rows": len(fit),
+        "model": result.model_error,
+        "pca": result.pca_error,
+        "pca_fit_rows": result.n_fit_rows,
     }
 
 
@@ -263,7 +262,7 @@ def _results_section(metrics, best_epoch, comparison) -> list[str]:
             "| model | squared error per sample |",
             "| --- | --- |",
             f"| this model | {_number(comparison['model'])} |",
-            f"| PCA, {comparison['code_size']} components | {_number(comparison['pca'])} |",
+            f"| PCA, {comparison['n_components']} components | {_number(comparison['pca'])} |",
         ]
     return out
 
