@@ -8,16 +8,20 @@ STAMP := $(VENV)/.installed
 AEKIT_DATA_DIR ?= $(abspath ../shared/data)
 export AEKIT_DATA_DIR
 
+EXTRAS ?= dev,onnx,tensorboard,mlflow,hub,explore
+
 .PHONY: setup demo test test-slow coverage lint format bench clean
 
 setup: $(STAMP)
 
 # torch is pinned on its own line first: on these machines 2.13.0 is a local CPU wheel, and a
 # looser spec would pull a multi-GB CUDA build. The package itself declares torch>=2.3.
+# The extras whose tests run in the suite (export, tracking, hub folders, the explorer) come
+# too, so no test of theirs skips; torch is named again so nothing they pull can replace it.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]' torch==2.13.0
 	touch $(STAMP)
 
 demo: $(STAMP)
