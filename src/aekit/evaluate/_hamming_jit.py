@@ -28,6 +28,16 @@ def _trailing_zeros(typingctx, x):
 
 @njit(nogil=True, cache=True, boundscheck=False)
 def topk(q, db_t, n_db, k, exclude_offset, out_idx, out_dist):
+    """The three steps of :mod:`aekit.evaluate.hamming_kernel` for every query (arguments as
+    in ``hamming_kernel.topk``).
+
+    One function on purpose, although it is long: it is a numeric kernel. The steps share
+    their buffers (distances, block minima, histogram, kept keys), allocated once per call
+    and reused for every query group; the word-count cases are spelled out so that each inner
+    loop over documents stays a simple loop the compiler vectorises; and helpers called from
+    the innermost loops would each have to be inlined by numba to cost nothing, which it does
+    not promise. Its tests compare it with brute force.
+    """
     n_q, n_w = q.shape
     n_pad = db_t.shape[1]
     nb = n_pad // BLOCK_ROWS

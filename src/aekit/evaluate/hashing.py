@@ -28,7 +28,13 @@ import math
 import numpy as np
 
 from aekit.evaluate import hamming_kernel
-from aekit.evaluate.retrieval import _binary_codes, _kernel_search, _popcount, pack_bits, search
+from aekit.evaluate.retrieval import (
+    as_binary_codes,
+    compiled_hamming_search,
+    pack_bits,
+    popcount,
+    search,
+)
 
 MAX_SUBSTRING_BITS = 20
 SCAN_MAX_DOCS = 50_000  # "auto" scans databases up to this size (benchmarks/hashing.py)
@@ -37,11 +43,11 @@ SEARCH_METHODS = ("auto", "scan", "probe")
 
 def _popcount_rows(x: np.ndarray) -> np.ndarray:
     """Bits set in each row of a uint8 array, shape ``(n,)``."""
-    return _popcount(x).sum(-1, dtype=np.int64)
+    return popcount(x).sum(-1, dtype=np.int64)
 
 
 def _check_bits(codes, name: str) -> np.ndarray:
-    return _binary_codes(codes, name).astype(np.uint8)
+    return as_binary_codes(codes, name).astype(np.uint8)
 
 
 def _masks(width: int, radius: int) -> np.ndarray:
@@ -115,7 +121,7 @@ class HammingIndex:
             Ascending Hamming distance, ties by lower database index.
         distances : (n_queries, k) int64
         """
-        queries = _binary_codes(queries, "queries")
+        queries = as_binary_codes(queries, "queries")
         if queries.shape[1] != self.n_bits:
             raise ValueError(f"queries have {queries.shape[1]} bits, the index {self.n_bits}")
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= self.n_docs:
@@ -125,6 +131,17 @@ class HammingIndex:
         scan = method == "scan" or (method == "auto" and self.n_docs <= SCAN_MAX_DOCS)
         if scan:
             return self._scan(queries, k)
+        out_idx, out_dist, active = self._probe(queries, k)
+        if len(active):
+            codes_db = np.unpackbits(self._packed, axis=1, count=self.n_bits)
+            idx, dist = search(queries[active], codes_db, k=k, metric="hamming")
+            out_idx[active], out_dist[active] = idx, dist
+        return out_idx, out_dist
+
+    def _probe(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Probe the tables at growing substring radius until every query has ``k`` answers
+        within the guaranteed radius, or probing the next radius would cost more than a scan.
+        Returns the answers (indices, distances) and the queries left unanswered."""
         n_q, m = len(queries), self.n_tables
         q_packed = pack_bits(queries)
         q_keys = [self._substring(queries, lo, hi) for lo, hi in self._spans]
@@ -133,57 +150,56 @@ class HammingIndex:
         active = np.arange(n_q)
         # Candidate (query, document, distance) triples found so far for the active queries;
         # each pair is kept once, at the first (radius, table) that finds it.
-        cand_q, cand_d, cand_dist = (np.zeros(0, dtype=np.int64) for _ in range(3))
+        cand = tuple(np.zeros(0, dtype=np.int64) for _ in range(3))
         probes = 0
         for rho in range(max(hi - lo for lo, hi in self._spans) + 1):
-            found = [(cand_q, cand_d, cand_dist)]
-            for j, ((lo, hi), (order, offsets)) in enumerate(zip(self._spans, self._tables)):
-                masks = _masks(hi - lo, rho)
-                if len(masks) == 0:
-                    continue
-                addr = q_keys[j][active][:, None] ^ masks[None, :]  # (n_active, n_masks)
-                starts, lengths = offsets[addr].ravel(), (offsets[addr + 1] - offsets[addr]).ravel()
-                rows = np.repeat(np.repeat(active, len(masks)), lengths)
-                first = np.cumsum(lengths) - lengths
-                pos = np.arange(len(rows)) - np.repeat(first - starts, lengths)
-                docs = order[pos]
-                # A pair is new here only if no earlier table is as close and no later one
-                # is closer: the first (radius, table) at which the search meets it.
-                keep = np.ones(len(rows), dtype=bool)
-                for j2 in range(m):
-                    if j2 == j:
-                        continue
-                    sub = _popcount(q_keys[j2][rows] ^ self._keys[j2][docs])
-                    keep &= sub > rho if j2 < j else sub >= rho
-                rows, docs = rows[keep], docs[keep]
-                found.append((rows, docs, _popcount_rows(q_packed[rows] ^ self._packed[docs])))
-                probes += len(masks)
-            cand_q, cand_d, cand_dist = (np.concatenate(parts) for parts in zip(*found))
+            found = [cand]
+            for j in range(m):
+                pairs, n_masks = self._new_pairs(j, rho, q_keys, q_packed, active)
+                found += pairs
+                probes += n_masks
+            cand = tuple(np.concatenate(parts) for parts in zip(*found))
             radius = m * (rho + 1) - 1  # every document this close has been found
-            within = cand_dist <= radius
-            n_within = np.bincount(cand_q[within], minlength=n_q)
-            done = active[n_within[active] >= k]
-            if len(done):
-                sel = within & np.isin(cand_q, done)
-                q, d, dd = cand_q[sel], cand_d[sel], cand_dist[sel]
-                by = np.lexsort((d, dd, q))  # by query, then distance, then index
-                q, d, dd = q[by], d[by], dd[by]
-                take = np.searchsorted(q, done)[:, None] + np.arange(k)[None, :]  # (n_done, k)
-                out_idx[done], out_dist[done] = d[take], dd[take]
-                active = np.setdiff1d(active, done, assume_unique=True)
-                still = np.isin(cand_q, active)
-                cand_q, cand_d, cand_dist = cand_q[still], cand_d[still], cand_dist[still]
+            active, cand = _answer(cand, radius, active, k, out_idx, out_dist)
             if len(active) == 0:
                 break
             # Probing the next radius would touch more addresses than a scan touches codes.
             next_probes = sum(len(_masks(hi - lo, rho + 1)) for lo, hi in self._spans)
             if probes + next_probes > self.n_docs:
                 break
-        if len(active):
-            codes_db = np.unpackbits(self._packed, axis=1, count=self.n_bits)
-            idx, dist = search(queries[active], codes_db, k=k, metric="hamming")
-            out_idx[active], out_dist[active] = idx, dist
-        return out_idx, out_dist
+        return out_idx, out_dist, active
+
+    def _new_pairs(
+        self,
+        j: int,
+        rho: int,
+        q_keys: list[np.ndarray],
+        q_packed: np.ndarray,
+        active: np.ndarray,
+    ) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], int]:
+        """The (query, document, distance) pairs that table ``j`` meets first at substring
+        radius ``rho`` for the ``active`` queries (none or one triple of arrays), and the
+        number of addresses each query probed."""
+        (lo, hi), (order, offsets) = self._spans[j], self._tables[j]
+        masks = _masks(hi - lo, rho)
+        if len(masks) == 0:
+            return [], 0
+        addr = q_keys[j][active][:, None] ^ masks[None, :]  # (n_active, n_masks)
+        starts, lengths = offsets[addr].ravel(), (offsets[addr + 1] - offsets[addr]).ravel()
+        rows = np.repeat(np.repeat(active, len(masks)), lengths)
+        first = np.cumsum(lengths) - lengths
+        pos = np.arange(len(rows)) - np.repeat(first - starts, lengths)
+        docs = order[pos]
+        # A pair is new here only if no earlier table is as close and no later one is closer:
+        # the first (radius, table) at which the search meets it.
+        keep = np.ones(len(rows), dtype=bool)
+        for j2 in range(self.n_tables):
+            if j2 == j:
+                continue
+            sub = popcount(q_keys[j2][rows] ^ self._keys[j2][docs])
+            keep &= sub > rho if j2 < j else sub >= rho
+        rows, docs = rows[keep], docs[keep]
+        return [(rows, docs, _popcount_rows(q_packed[rows] ^ self._packed[docs]))], len(masks)
 
     def _scan(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Linear scan over the database words packed once, not per call."""
@@ -193,4 +209,32 @@ class HammingIndex:
         if self._scan_words is None:
             self._scan_words = hamming_kernel.database_words(self._packed)[0]
         q_words = hamming_kernel.query_words(np.packbits(queries, axis=1))  # checked by search
-        return _kernel_search(q_words, self._scan_words, self.n_docs, k)
+        return compiled_hamming_search(q_words, self._scan_words, self.n_docs, k)
+
+
+def _answer(
+    cand: tuple[np.ndarray, np.ndarray, np.ndarray],
+    radius: int,
+    active: np.ndarray,
+    k: int,
+    out_idx: np.ndarray,
+    out_dist: np.ndarray,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Answer the active queries with at least ``k`` candidates within ``radius`` (every
+    document that close has been found): their top ``k`` go into ``out_idx`` / ``out_dist``.
+    Returns the queries still active and their candidates."""
+    cand_q, cand_d, cand_dist = cand
+    within = cand_dist <= radius
+    n_within = np.bincount(cand_q[within], minlength=len(out_idx))
+    done = active[n_within[active] >= k]
+    if len(done) == 0:
+        return active, cand
+    sel = within & np.isin(cand_q, done)
+    q, d, dd = cand_q[sel], cand_d[sel], cand_dist[sel]
+    by = np.lexsort((d, dd, q))  # by query, then distance, then index
+    q, d, dd = q[by], d[by], dd[by]
+    take = np.searchsorted(q, done)[:, None] + np.arange(k)[None, :]  # (n_done, k)
+    out_idx[done], out_dist[done] = d[take], dd[take]
+    active = np.setdiff1d(active, done, assume_unique=True)
+    still = np.isin(cand_q, active)
+    return active, (cand_q[still], cand_d[still], cand_dist[still])

@@ -75,7 +75,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -159,7 +159,7 @@ def pack_bits(codes: np.ndarray) -> np.ndarray:
     ``np.packbits`` order: bit ``i`` goes to byte ``i // 8`` at weight ``2 ** (7 - i % 8)``;
     the last byte is padded with zeros, which Hamming distances ignore.
     """
-    return np.packbits(_binary_codes(codes, "codes"), axis=1)
+    return np.packbits(as_binary_codes(codes, "codes"), axis=1)
 
 
 def hamming_distances(a_packed: np.ndarray, b_packed: np.ndarray) -> np.ndarray:
@@ -196,7 +196,7 @@ def _words(packed: np.ndarray) -> np.ndarray:
     return padded.view(np.uint32 if size == 4 else np.uint64)
 
 
-def _popcount(x: np.ndarray) -> np.ndarray:
+def popcount(x: np.ndarray) -> np.ndarray:
     """Set bits per element of an unsigned integer array, as uint8."""
     if _bitwise_count is not None:
         return _bitwise_count(x)
@@ -208,13 +208,13 @@ def _xor_popcount(wa: np.ndarray, wb_t: np.ndarray) -> np.ndarray:
     """``(len(wa), n_b)`` Hamming distances from words ``wa`` (one row per code) to the
     transposed words ``wb_t`` (one row per word, contiguous), accumulated word by word."""
     n_bytes = wa.shape[1] * wa.itemsize
-    dist = _popcount(wa[:, None, 0] ^ wb_t[0][None, :]).astype(_distance_dtype(n_bytes))
+    dist = popcount(wa[:, None, 0] ^ wb_t[0][None, :]).astype(_distance_dtype(n_bytes))
     for i in range(1, len(wb_t)):
-        dist += _popcount(wa[:, None, i] ^ wb_t[i][None, :])
+        dist += popcount(wa[:, None, i] ^ wb_t[i][None, :])
     return dist
 
 
-def _kernel_search(
+def compiled_hamming_search(
     q_words: np.ndarray,
     db_words_t: np.ndarray,
     n_db: int,
@@ -265,7 +265,9 @@ def _codes_2d(codes: np.ndarray, name: str) -> np.ndarray:
     return codes
 
 
-def _binary_codes(codes: np.ndarray, name: str) -> np.ndarray:
+def as_binary_codes(codes: np.ndarray, name: str = "codes") -> np.ndarray:
+    """``codes``, a 2-D array of 0/1 or bool values, as bool (0/1 bytes without a copy);
+    anything else is refused naming ``name``."""
     codes = _codes_2d(codes, name)
     if codes.dtype == np.bool_:
         return codes
@@ -660,6 +662,54 @@ def retrieval_curve(
     _check_choice(method, METHODS, "method")
     _check_positive_int(n_bins, "n_bins")
     _check_positive_int(chunk_size, "chunk_size")
+    task = _curve_task(query_codes, query_labels, db_codes, db_labels)
+    method = _curve_method(metric, method, len(task.db_codes))
+    if method == "binned":
+        task.chunk = chunk_size or _BINNED_CHUNK
+        if (task.chunk + 1) * (n_bins + 2) >= 2**23:
+            raise ValueError("chunk_size * (n_bins + 2) must stay below 2**23")
+    else:
+        task.chunk = chunk_size or max(1, _CHUNK_ELEMENTS // len(task.db_codes))
+    if metric == "hamming":
+        make = _hamming_workers(task)
+    elif method == "exact":
+        make = _exact_cosine_workers(task)
+    else:
+        make = _binned_cosine_workers(task, n_bins)
+    n_chunks = -(-len(task.query_codes) // task.chunk)
+    with _single_threaded_ops() as n_threads:
+        _run_chunks(n_chunks, make, n_threads, progress, f"{metric} retrieval")
+    total = task.partial_sums[0]
+    for other in task.partial_sums[1:]:
+        total.merge(other)
+    return total.curve(metric, method, n_bins if method == "binned" else None)
+
+
+@dataclass
+class _CurveTask:
+    """The checked inputs of one :func:`retrieval_curve` call and its workers' partial sums
+    (one per worker thread)."""
+
+    query_codes: np.ndarray
+    query_labels: np.ndarray
+    db_codes: np.ndarray
+    db_labels: np.ndarray
+    leave_one_out: bool
+    chunk: int = 0
+    partial_sums: list[_CurveSums] = field(default_factory=list)
+
+    @property
+    def n_ranks(self) -> int:
+        return len(self.db_codes) - 1 if self.leave_one_out else len(self.db_codes)
+
+    def sums(self, with_bound: bool) -> _CurveSums:
+        """A new worker's partial sums."""
+        self.partial_sums.append(_CurveSums(self.n_ranks, with_bound))
+        return self.partial_sums[-1]
+
+
+def _curve_task(query_codes, query_labels, db_codes, db_labels) -> _CurveTask:
+    """Check the codes and labels; the database defaults to the queries, leave-one-out."""
     if (db_codes is None) != (db_labels is None):
         raise ValueError("give db_codes and db_labels together, or neither (leave-one-out)")
     leave_one_out = db_codes is None
@@ -676,88 +726,94 @@ def retrieval_curve(
             raise ValueError(
                 f"query codes have {query_codes.shape[1]} units, database codes {db_codes.shape[1]}"
             )
-    n_db = len(db_codes)
-    n_ranks = n_db - 1 if leave_one_out else n_db
+    return _CurveTask(query_codes, query_labels, db_codes, db_labels, leave_one_out)
 
+
+def _curve_method(metric: str, method: str, n_db: int) -> str:
+    """The method that runs: Hamming levels are always exact; ``auto`` cosine is exact up to
+    :data:`AUTO_EXACT_MAX_DB` database documents."""
     if metric == "hamming":
         if method == "binned":
             raise ValueError("Hamming distances are exact levels already; use method='auto'")
-        method = "exact"
-    elif method == "auto":
-        method = "exact" if n_db <= AUTO_EXACT_MAX_DB else "binned"
-    if method == "binned":
-        chunk = chunk_size or _BINNED_CHUNK
-        if (chunk + 1) * (n_bins + 2) >= 2**23:
-            raise ValueError("chunk_size * (n_bins + 2) must stay below 2**23")
+        return "exact"
+    if method == "auto":
+        return "exact" if n_db <= AUTO_EXACT_MAX_DB else "binned"
+    return method
+
+
+def _hamming_workers(task: _CurveTask) -> Callable[[], Callable[[int], None]]:
+    """A maker of Hamming-level workers, the codes packed into words once for all of them."""
+    leave_one_out = task.leave_one_out
+    q_bits = as_binary_codes(task.query_codes, "query_codes")
+    db_bits = q_bits if leave_one_out else as_binary_codes(task.db_codes, "db_codes")
+    q_words = _words(np.packbits(q_bits, axis=1))
+    db_words = q_words if leave_one_out else _words(np.packbits(db_bits, axis=1))
+    db_words_t = np.ascontiguousarray(db_words.T)
+    n_bits = task.query_codes.shape[1]
+
+    def make() -> Callable[[int], None]:
+        return _hamming_worker(
+            q_words,
+            task.query_labels,
+            db_words_t,
+            task.db_labels,
+            n_bits,
+            task.chunk,
+            leave_one_out,
+            task.sums(with_bound=False),
+        )
+
+    return make
+
+
+def _exact_cosine_workers(task: _CurveTask) -> Callable[[], Callable[[int], None]]:
+    """A maker of exact cosine workers over the unit-length codes."""
+    q = torch.from_numpy(_unit_rows(task.query_codes, "query_codes"))
+    db = q if task.leave_one_out else torch.from_numpy(_unit_rows(task.db_codes, "db_codes"))
+
+    def make() -> Callable[[int], None]:
+        return _exact_cosine_worker(
+            q,
+            task.query_labels,
+            db,
+            task.db_labels,
+            task.chunk,
+            task.leave_one_out,
+            task.sums(with_bound=False),
+        )
+
+    return make
+
+
+def _binned_cosine_workers(task: _CurveTask, n_bins: int) -> Callable[[], Callable[[int], None]]:
+    """A maker of binned cosine workers. Queries and database are sorted by label (stably) so
+    each label's documents are one contiguous block; with leave-one-out the queries get the
+    same order, so query i is still column i."""
+    q_order = np.argsort(task.query_labels, kind="stable")
+    q_unit = _unit_rows(task.query_codes, "query_codes")[q_order]
+    q_labels_sorted = task.query_labels[q_order]
+    if task.leave_one_out:
+        db_unit, db_labels_sorted = q_unit, q_labels_sorted
     else:
-        chunk = chunk_size or max(1, _CHUNK_ELEMENTS // n_db)
-    n_chunks = -(-len(query_codes) // chunk)
-    partial_sums: list[_CurveSums] = []  # one per worker thread
+        db_order = np.argsort(task.db_labels, kind="stable")
+        db_unit = _unit_rows(task.db_codes, "db_codes")[db_order]
+        db_labels_sorted = task.db_labels[db_order]
+    q_scaled = torch.from_numpy(q_unit * (-2.0 * (n_bins / 2) ** 2)).float()
+    db_t = torch.from_numpy(db_unit.T.astype(np.float32)).contiguous()  # (code_dim, n_db)
 
-    if metric == "hamming":
-        q_bits = _binary_codes(query_codes, "query_codes")
-        db_bits = q_bits if leave_one_out else _binary_codes(db_codes, "db_codes")
-        q_words = _words(np.packbits(q_bits, axis=1))
-        db_words = q_words if leave_one_out else _words(np.packbits(db_bits, axis=1))
-        db_words_t = np.ascontiguousarray(db_words.T)
+    def make() -> Callable[[int], None]:
+        return _binned_cosine_worker(
+            q_scaled,
+            q_labels_sorted,
+            db_t,
+            db_labels_sorted,
+            n_bins,
+            task.chunk,
+            task.leave_one_out,
+            task.sums(with_bound=True),
+        )
 
-        def make() -> Callable[[int], None]:
-            partial_sums.append(_CurveSums(n_ranks, with_bound=False))
-            return _hamming_worker(
-                q_words,
-                query_labels,
-                db_words_t,
-                db_labels,
-                query_codes.shape[1],
-                chunk,
-                leave_one_out,
-                partial_sums[-1],
-            )
-
-    elif method == "exact":
-        q = torch.from_numpy(_unit_rows(query_codes, "query_codes"))
-        db = q if leave_one_out else torch.from_numpy(_unit_rows(db_codes, "db_codes"))
-
-        def make() -> Callable[[int], None]:
-            partial_sums.append(_CurveSums(n_ranks, with_bound=False))
-            return _exact_cosine_worker(
-                q, query_labels, db, db_labels, chunk, leave_one_out, partial_sums[-1]
-            )
-
-    else:
-        # Sort by label (stably) so each label's documents are one contiguous block; with
-        # leave-one-out the queries get the same order, so query i is still column i.
-        q_order = np.argsort(query_labels, kind="stable")
-        q_unit = _unit_rows(query_codes, "query_codes")[q_order]
-        q_labels_sorted = query_labels[q_order]
-        if leave_one_out:
-            db_unit, db_labels_sorted = q_unit, q_labels_sorted
-        else:
-            db_order = np.argsort(db_labels, kind="stable")
-            db_unit = _unit_rows(db_codes, "db_codes")[db_order]
-            db_labels_sorted = db_labels[db_order]
-        q_scaled = torch.from_numpy(q_unit * (-2.0 * (n_bins / 2) ** 2)).float()
-        db_t = torch.from_numpy(db_unit.T.astype(np.float32)).contiguous()  # (code_dim, n_db)
-
-        def make() -> Callable[[int], None]:
-            partial_sums.append(_CurveSums(n_ranks, with_bound=True))
-            return _binned_cosine_worker(
-                q_scaled,
-                q_labels_sorted,
-                db_t,
-                db_labels_sorted,
-                n_bins,
-                chunk,
-                leave_one_out,
-                partial_sums[-1],
-            )
-
-    with _single_threaded_ops() as n_threads:
-        _run_chunks(n_chunks, make, n_threads, progress, f"{metric} retrieval")
-    total = partial_sums[0]
-    for other in partial_sums[1:]:
-        total.merge(other)
-    return total.curve(metric, method, n_bins if method == "binned" else None)
+    return make
 
 
 def search(
@@ -804,51 +860,68 @@ def search(
         raise ValueError("exclude_self needs the queries to be the database (equal lengths)")
     if k > n_db - int(exclude_self):
         raise ValueError(f"k = {k} exceeds the {n_db - int(exclude_self)} documents available")
-    chunk = chunk_size or max(1, _CHUNK_ELEMENTS // n_db)
-    indices = np.empty((n_q, k), dtype=np.int64)
-    scores = np.empty((n_q, k), dtype=np.float32 if metric == "cosine" else np.int64)
-
-    if metric == "cosine":
-        q = torch.from_numpy(_unit_rows(query_codes, "query_codes")).float()
-        db_t = torch.from_numpy(_unit_rows(db_codes, "db_codes").T.astype(np.float32))
-        db_t = db_t.contiguous()
-
-        def work(i: int) -> None:
-            q0, q1 = i * chunk, min((i + 1) * chunk, n_q)
-            s = q[q0:q1] @ db_t  # (c, n_db)
-            if exclude_self:
-                s[torch.arange(q1 - q0), torch.arange(q0, q1)] = -math.inf
-            top = torch.topk(s, k, dim=1)
-            indices[q0:q1] = top.indices.numpy()
-            scores[q0:q1] = top.values.numpy()
-
-    elif hamming_kernel.suits(query_codes.shape[1], n_db, k):
+    if metric == "hamming" and hamming_kernel.suits(query_codes.shape[1], n_db, k):
         # Compiled scan with a selection that never sorts (hamming_kernel's docstring).
         q_words = hamming_kernel.query_words(pack_bits(query_codes))
         db_words_t, _ = hamming_kernel.database_words(pack_bits(db_codes))
-        return _kernel_search(q_words, db_words_t, n_db, k, exclude_self, chunk_size)
-
-    else:
-        q_words = _words(pack_bits(query_codes))
-        db_words_t = np.ascontiguousarray(_words(pack_bits(db_codes)).T)
-        n_bits = query_codes.shape[1]
-        key_dtype = torch.int32 if (n_bits + 2) * n_db < 2**31 else torch.int64
-        cols = torch.arange(n_db, dtype=key_dtype)
-
-        def work(i: int) -> None:
-            q0, q1 = i * chunk, min((i + 1) * chunk, n_q)
-            # One sortable key per pair: distance first, then index (deterministic ties).
-            dist = _xor_popcount(q_words[q0:q1], db_words_t)
-            if dist.dtype != np.uint8:  # torch does not promote uint16/uint32 with int32
-                dist = dist.astype(np.int64)
-            key = torch.add(cols, torch.from_numpy(dist), alpha=n_db)  # (c, n_db)
-            if exclude_self:
-                key[torch.arange(q1 - q0), torch.arange(q0, q1)] = (n_bits + 1) * n_db
-            top = torch.topk(key, k, dim=1, largest=False).values
-            indices[q0:q1] = (top % n_db).numpy()
-            scores[q0:q1] = (top // n_db).numpy()
-
+        return compiled_hamming_search(q_words, db_words_t, n_db, k, exclude_self, chunk_size)
+    chunk = chunk_size or max(1, _CHUNK_ELEMENTS // n_db)
+    indices = np.empty((n_q, k), dtype=np.int64)
+    scores = np.empty((n_q, k), dtype=np.float32 if metric == "cosine" else np.int64)
+    topk = _cosine_topk if metric == "cosine" else _hamming_topk
+    work = topk(query_codes, db_codes, k, exclude_self, chunk, indices, scores)
     n_chunks = -(-n_q // chunk)
     with _single_threaded_ops() as n_threads:
         _run_chunks(n_chunks, lambda: work, n_threads, False, "search")
     return indices, scores
+
+
+def _cosine_topk(
+    query_codes, db_codes, k, exclude_self, chunk, indices, scores
+) -> Callable[[int], None]:
+    """The worker of :func:`search` by cosine: a chunk's similarities by one product with the
+    unit-length database codes, then ``torch.topk``; fills ``indices`` and ``scores``."""
+    n_q = len(query_codes)
+    q = torch.from_numpy(_unit_rows(query_codes, "query_codes")).float()
+    db_t = torch.from_numpy(_unit_rows(db_codes, "db_codes").T.astype(np.float32))
+    db_t = db_t.contiguous()
+
+    def work(i: int) -> None:
+        q0, q1 = i * chunk, min((i + 1) * chunk, n_q)
+        s = q[q0:q1] @ db_t  # (c, n_db)
+        if exclude_self:
+            s[torch.arange(q1 - q0), torch.arange(q0, q1)] = -math.inf
+        top = torch.topk(s, k, dim=1)
+        indices[q0:q1] = top.indices.numpy()
+        scores[q0:q1] = top.values.numpy()
+
+    return work
+
+
+def _hamming_topk(
+    query_codes, db_codes, k, exclude_self, chunk, indices, scores
+) -> Callable[[int], None]:
+    """The numpy worker of :func:`search` by Hamming distance (where the compiled kernel does
+    not suit): XOR and popcount of packed words, then ``torch.topk`` of one sortable key per
+    pair; fills ``indices`` and ``scores``."""
+    n_q, n_db = len(query_codes), len(db_codes)
+    q_words = _words(pack_bits(query_codes))
+    db_words_t = np.ascontiguousarray(_words(pack_bits(db_codes)).T)
+    n_bits = query_codes.shape[1]
+    key_dtype = torch.int32 if (n_bits + 2) * n_db < 2**31 else torch.int64
+    cols = torch.arange(n_db, dtype=key_dtype)
+
+    def work(i: int) -> None:
+        q0, q1 = i * chunk, min((i + 1) * chunk, n_q)
+        # One sortable key per pair: distance first, then index (deterministic ties).
+        dist = _xor_popcount(q_words[q0:q1], db_words_t)
+        if dist.dtype != np.uint8:  # torch does not promote uint16/uint32 with int32
+            dist = dist.astype(np.int64)
+        key = torch.add(cols, torch.from_numpy(dist), alpha=n_db)  # (c, n_db)
+        if exclude_self:
+            key[torch.arange(q1 - q0), torch.arange(q0, q1)] = (n_bits + 1) * n_db
+        top = torch.topk(key, k, dim=1, largest=False).values
+        indices[q0:q1] = (top % n_db).numpy()
+        scores[q0:q1] = (top // n_db).numpy()
+
+    return work

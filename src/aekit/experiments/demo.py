@@ -26,7 +26,8 @@ import json
 import platform
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,17 +38,16 @@ from aekit.atomic import atomic_write_json
 from aekit.baselines import PCABaseline
 from aekit.data import Dataset, load_dataset
 from aekit.evaluate import knn_accuracy, mean_squared_error_per_sample
+from aekit.experiments.stages import saved_figure, stage_log
 from aekit.models import Autoencoder, AutoencoderConfig
 from aekit.saving import save_model
 from aekit.train import TrainConfig, Trainer
 from aekit.viz import (
-    ReportImage,
     Section,
     code_scatter,
     error_bars,
     learning_curves,
     reconstruction_grid,
-    save_figure,
     write_report,
 )
 from aekit.viz.explore import explorer_section, write_explorer
@@ -137,10 +137,6 @@ PRESETS: dict[str, tuple[DemoJob, ...]] = {
 }
 
 
-def _log_to_stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     t0 = time.perf_counter()
     out = fn()
@@ -225,84 +221,95 @@ def _run_job(
 
 def _figures(out_dir: Path, outcomes: dict[str, dict[str, Any]]) -> list[Section]:
     """Write the PNG files and return the report's sections that show them."""
-    sections: list[Section] = []
+    sections = [
+        _reconstructions_section(out_dir, name, out)
+        for name, out in outcomes.items()
+        if out["data"].image_shape is not None
+    ]
+    sections += [
+        _map_section(out_dir, name, out)
+        for name, out in outcomes.items()
+        if all("knn_accuracy" in e for e in out["methods"].values())
+    ]
+    return [
+        *sections,
+        _learning_curves_section(out_dir, outcomes),
+        _errors_section(out_dir, outcomes),
+    ]
 
-    for name, out in outcomes.items():
-        data: Dataset = out["data"]
-        if data.image_shape is None:
-            continue
-        code = out["methods"]["autoencoder"]["code_size"]
-        errors = {m: e["test_error"] for m, e in out["methods"].items()}
-        fig = reconstruction_grid(
-            {"data": data.x_test, **out["recon_test"]},
-            data.image_shape,
-            n=10,
-            title=f"{name}: test images and their reconstructions from {code}-number codes",
-            errors=errors,
-        )
-        path = save_figure(fig, out_dir / f"{name}_reconstructions.png")
-        sections.append(
-            Section(
-                f"Reconstructions: {name}",
-                (
-                    f"Top row: the first ten test images of {name}. Below them, their "
-                    f"reconstructions by the autoencoder and by PCA, both from codes of {code} "
-                    "numbers (test squared error per image in brackets), as in Fig. 2A of the "
-                    "paper. A linear code can only mix a few fixed principal-component images, "
-                    "which blurs thin strokes; a nonlinear code can place each stroke."
-                ),
-                images=[ReportImage(path, f"{path.name}: data / autoencoder / PCA")],
-            )
-        )
 
-    for name, out in outcomes.items():
-        data = out["data"]
-        methods = out["methods"]
-        if not all("knn_accuracy" in e for e in methods.values()):
-            continue
-        fig = code_scatter(
-            {m: out["codes"][m][1] for m in methods},
-            data.y_test,
-            titles={
-                "autoencoder": f"autoencoder {methods['autoencoder']['layers']}",
-                "PCA": "PCA, first two components",
-            },
-            accuracies={m: e["knn_accuracy"] for m, e in methods.items()},
-        )
-        path = save_figure(fig, out_dir / f"{name}_codes_2d.png")
-        sections.append(
-            Section(
-                f"2-D codes: {name}",
-                (
-                    f"Each point is a test image of {name}, placed by its 2-D code and coloured "
-                    f"by its class (as in Fig. 3 of the paper). The titles give the accuracy of a "
-                    f"{KNN_NEIGHBORS}-nearest-neighbour classifier fitted on the training "
-                    "images' codes and scored on the test images' codes: the higher it is, the "
-                    "better the map keeps the classes apart, though neither method saw a label."
-                ),
-                images=[ReportImage(path, f"{path.name}: autoencoder (left) and PCA (right)")],
-            )
-        )
-
-    fig = learning_curves({f"{name} autoencoder": out["history"] for name, out in outcomes.items()})
-    path = save_figure(fig, out_dir / "learning_curves.png")
-    sections.append(
-        Section(
-            "Learning curves",
-            (
-                "The reconstruction loss (Bernoulli negative log-likelihood, i.e. cross-entropy "
-                "summed over pixels, per image) on the training batches and on a held-out 10% "
-                "validation split, after each epoch. The training value is the mean over the "
-                "epoch's batches while the weights still change, so early on it lies above the "
-                "validation value, which is measured at the epoch's end. Curves that still "
-                "fall at the end mean "
-                "more epochs would help; a validation curve rising above a falling training "
-                "curve would mean overfitting."
-            ),
-            images=[ReportImage(path, f"{path.name}: training and validation loss per epoch")],
-        )
+def _reconstructions_section(out_dir: Path, name: str, out: dict[str, Any]) -> Section:
+    """Test images above their reconstructions by each method (the paper's Fig. 2A)."""
+    data: Dataset = out["data"]
+    code = out["methods"]["autoencoder"]["code_size"]
+    errors = {m: e["test_error"] for m, e in out["methods"].items()}
+    fig = reconstruction_grid(
+        {"data": data.x_test, **out["recon_test"]},
+        data.image_shape,
+        n=10,
+        title=f"{name}: test images and their reconstructions from {code}-number codes",
+        errors=errors,
+    )
+    path = out_dir / f"{name}_reconstructions.png"
+    return Section(
+        f"Reconstructions: {name}",
+        (
+            f"Top row: the first ten test images of {name}. Below them, their "
+            f"reconstructions by the autoencoder and by PCA, both from codes of {code} "
+            "numbers (test squared error per image in brackets), as in Fig. 2A of the "
+            "paper. A linear code can only mix a few fixed principal-component images, "
+            "which blurs thin strokes; a nonlinear code can place each stroke."
+        ),
+        images=[saved_figure(fig, path, f"{path.name}: data / autoencoder / PCA")],
     )
 
+
+def _map_section(out_dir: Path, name: str, out: dict[str, Any]) -> Section:
+    """The 2-D codes of the test images by method, coloured by class (the paper's Fig. 3)."""
+    methods = out["methods"]
+    fig = code_scatter(
+        {m: out["codes"][m][1] for m in methods},
+        out["data"].y_test,
+        titles={
+            "autoencoder": f"autoencoder {methods['autoencoder']['layers']}",
+            "PCA": "PCA, first two components",
+        },
+        accuracies={m: e["knn_accuracy"] for m, e in methods.items()},
+    )
+    path = out_dir / f"{name}_codes_2d.png"
+    return Section(
+        f"2-D codes: {name}",
+        (
+            f"Each point is a test image of {name}, placed by its 2-D code and coloured "
+            f"by its class (as in Fig. 3 of the paper). The titles give the accuracy of a "
+            f"{KNN_NEIGHBORS}-nearest-neighbour classifier fitted on the training "
+            "images' codes and scored on the test images' codes: the higher it is, the "
+            "better the map keeps the classes apart, though neither method saw a label."
+        ),
+        images=[saved_figure(fig, path, f"{path.name}: autoencoder (left) and PCA (right)")],
+    )
+
+
+def _learning_curves_section(out_dir: Path, outcomes: dict[str, dict[str, Any]]) -> Section:
+    fig = learning_curves({f"{name} autoencoder": out["history"] for name, out in outcomes.items()})
+    path = out_dir / "learning_curves.png"
+    return Section(
+        "Learning curves",
+        (
+            "The reconstruction loss (Bernoulli negative log-likelihood, i.e. cross-entropy "
+            "summed over pixels, per image) on the training batches and on a held-out 10% "
+            "validation split, after each epoch. The training value is the mean over the "
+            "epoch's batches while the weights still change, so early on it lies above the "
+            "validation value, which is measured at the epoch's end. Curves that still "
+            "fall at the end mean "
+            "more epochs would help; a validation curve rising above a falling training "
+            "curve would mean overfitting."
+        ),
+        images=[saved_figure(fig, path, f"{path.name}: training and validation loss per epoch")],
+    )
+
+
+def _errors_section(out_dir: Path, outcomes: dict[str, dict[str, Any]]) -> Section:
     fig = error_bars(
         {
             f"{name} (code size {out['methods']['autoencoder']['code_size']})": {
@@ -312,19 +319,16 @@ def _figures(out_dir: Path, outcomes: dict[str, dict[str, Any]]) -> list[Section
         },
         title="Test reconstruction error at equal code size",
     )
-    path = save_figure(fig, out_dir / "errors.png")
-    sections.append(
-        Section(
-            "Errors at equal code size",
-            (
-                "Test squared error per image (summed over pixels, averaged over images), the "
-                "paper's metric, for the autoencoder and for PCA with as many components as "
-                "the autoencoder has code units. Lower is better."
-            ),
-            images=[ReportImage(path, f"{path.name}: test error by method")],
-        )
+    path = out_dir / "errors.png"
+    return Section(
+        "Errors at equal code size",
+        (
+            "Test squared error per image (summed over pixels, averaged over images), the "
+            "paper's metric, for the autoencoder and for PCA with as many components as "
+            "the autoencoder has code units. Lower is better."
+        ),
+        images=[saved_figure(fig, path, f"{path.name}: test error by method")],
     )
-    return sections
 
 
 def _results_table(outcomes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -439,7 +443,7 @@ def run_demo(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if log is None:
-        log = _log_to_stderr if progress else (lambda message: None)
+        log = stage_log(stream=sys.stderr) if progress else (lambda message: None)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -447,10 +451,7 @@ def run_demo(
         isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
     ):
         raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
-    threads_before = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
+    with _torch_threads(threads):
         t0, cpu0 = time.perf_counter(), time.process_time()
         outcomes = {
             job.dataset: _run_job(job, seed, progress, out_dir / "models", log)
@@ -466,19 +467,43 @@ def run_demo(
         }
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         n_threads = torch.get_num_threads()
+
+    settings = {"preset": name, "seed": seed, "torch_threads": n_threads}
+    results = _results(settings, outcomes, wall, cpu, explorers)
+    atomic_write_json(out_dir / "results.json", results)
+    report = _write_report(out_dir, settings, outcomes, wall, cpu, explorers, sections)
+    results["report"] = str(report)
+    return results
+
+
+@contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block on ``threads`` torch threads (None: torch's setting); restored after."""
+    threads_before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
     finally:
         torch.set_num_threads(threads_before)
 
-    results: dict[str, Any] = {
+
+def _results(
+    settings: dict[str, Any],
+    outcomes: dict[str, dict[str, Any]],
+    wall: float,
+    cpu: float,
+    explorers: dict[str, Path],
+) -> dict[str, Any]:
+    """The content of ``results.json`` (without the report's path)."""
+    return {
         "paper": PAPER,
         "metric": "squared error summed over pixels, averaged over images",
         "settings": {
-            "preset": name,
-            "seed": seed,
-            "torch_threads": n_threads,
+            **settings,
             "torch": torch.__version__,
             "python": platform.python_version(),
-            "jobs": [asdict(job) for job in PRESETS[name]],
+            "jobs": [asdict(job) for job in PRESETS[settings["preset"]]],
         },
         "datasets": {
             ds: {
@@ -494,8 +519,20 @@ def run_demo(
         "cpu_time_s": cpu,
         "explorers": {label: path.name for label, path in explorers.items()},
     }
-    atomic_write_json(out_dir / "results.json", results)
 
+
+def _write_report(
+    out_dir: Path,
+    settings: dict[str, Any],
+    outcomes: dict[str, dict[str, Any]],
+    wall: float,
+    cpu: float,
+    explorers: dict[str, Path],
+    figures: list[Section],
+) -> Path:
+    """``report.html``: what the demo is and found, the explorer pages, the settings, then
+    the figures' sections."""
+    name, seed, n_threads = settings["preset"], settings["seed"], settings["torch_threads"]
     intro = Section(
         "What this is",
         [
@@ -511,7 +548,7 @@ def run_demo(
         ],
         table=_results_table(outcomes),
     )
-    settings = Section(
+    settings_section = Section(
         "Settings",
         (
             "How each autoencoder was built and trained (see results.json for every field). "
@@ -525,14 +562,12 @@ def run_demo(
         f"preset {name}, seed {seed}, {n_threads} torch thread(s), total wall time "
         f"{wall:.0f} s (CPU {cpu:.0f} s); {time.strftime('%Y-%m-%d %H:%M')}"
     )
-    report = write_report(
+    return write_report(
         out_dir / "report.html",
         "aekit demo: autoencoders vs PCA at equal code size",
-        [intro, explorer_section(explorers, out_dir), settings, *sections],
+        [intro, explorer_section(explorers, out_dir), settings_section, *figures],
         subtitle=subtitle,
     )
-    results["report"] = str(report)
-    return results
 
 
 def format_summary(results: dict[str, Any]) -> str:

@@ -45,16 +45,22 @@ from aekit.data import BagOfWords, load_20newsgroups
 from aekit.data import data_dir as resolve_data_dir
 from aekit.evaluate import RetrievalCurve, knn_accuracy, retrieval_curve, search
 from aekit.evaluate.hashing import HammingIndex
-from aekit.experiments.hinton2006 import open_run_folder, pretrain_rbms
 from aekit.experiments.recipes import document_rbm_configs
-from aekit.experiments.stages import timed_stage
+from aekit.experiments.stages import (
+    open_run_folder,
+    pretrain_rbms,
+    saved_figure,
+    stage_log,
+    targets_section,
+    timed_stage,
+    write_experiment_report,
+)
 from aekit.models import DocumentAutoencoder, DocumentAutoencoderConfig
 from aekit.models.document import rescale_documents
 from aekit.saving import load_model
 from aekit.train import TrainConfig, Trainer
-from aekit.viz import Section, code_scatter, learning_curves, save_figure
-from aekit.viz.explore import explorer_section, write_explorer
-from aekit.viz.report import write_report
+from aekit.viz import Section, code_scatter, learning_curves
+from aekit.viz.explore import write_explorer
 from aekit.viz.retrieval import precision_recall_figure, retrieval_curves_figure
 
 # name -> (code type, code size); AE-10 also trains from a random start (the ablation).
@@ -82,8 +88,7 @@ FULL = {
 QUICK = {**FULL, "n_train": 4000, "n_test": 2000, "rbm_epochs": 10, "finetune_epochs": 15}
 
 
-def _log(message: str) -> None:
-    print(f"[hinton2006 docs] {message}", flush=True)
+_log = stage_log("hinton2006 docs")
 
 
 def _features(out: Path, data_dir, n_words: int) -> dict[str, Any]:
@@ -166,7 +171,13 @@ def _train_model(
         if pretrain:
             rbm_cfgs = document_rbm_configs(cfg)
             bottom = pretrain_rbms(
-                rbm_cfgs[:-1], scaled, out / "pretrain" / "bottom", s["rbm_epochs"], seed, progress
+                rbm_cfgs[:-1],
+                scaled,
+                out / "pretrain" / "bottom",
+                s["rbm_epochs"],
+                seed,
+                progress,
+                log=_log,
             )
             h = scaled
             for rbm in bottom:
@@ -178,6 +189,7 @@ def _train_model(
                 s["rbm_epochs"],
                 seed + len(bottom),
                 progress,
+                log=_log,
             )
             model = DocumentAutoencoder(cfg).load_pretrained_layers([*bottom, *top])
         else:
@@ -248,76 +260,23 @@ def run_documents(
         f"{x_train.shape[0]} train and {x_test.shape[0]} test posts, {x_train.shape[1]} words "
         f"(dropped as empty: {feats['train_dropped']} train, {feats['test_dropped']} test)"
     )
-    vocabulary = meta["bag_of_words"]
-
-    codes: dict[str, np.ndarray] = {}
-    codes_train: dict[str, np.ndarray] = {}
-    records: dict[str, list[dict]] = {}
-    timings: dict[str, float] = {}
-    models: dict[str, DocumentAutoencoder] = {}
     runs = [(name, code, dim, True) for name, (code, dim) in MODELS.items()]
     if ablation:
         runs.append(("AE-10 (no pretraining)", "real", 10, False))
-    for name, code, dim, pretrain in runs:
-        model, recs, seconds = _train_model(
-            name, code, dim, x_train, out, s, vocabulary, seed, progress, pretrain
+    trained = {
+        name: _train_model(
+            name, code, dim, x_train, out, s, meta["bag_of_words"], seed, progress, pretrain
         )
-        models[name], records[name], timings[f"{name}_s"] = model, recs, seconds
-        if code == "binary":
-            codes[name] = model.binary_codes(x_test)
-            codes_train[name] = model.binary_codes(x_train)
-        else:
-            codes[name] = model.transform(x_test)
-            codes_train[name] = model.transform(x_train)
-    for k in LSA_SIZES:
-        lsa = LSA(k, random_state=seed).fit(x_train)
-        codes[f"LSA-{k}"] = lsa.transform(x_test)
-        codes_train[f"LSA-{k}"] = lsa.transform(x_train)
+        for name, code, dim, pretrain in runs
+    }
+    models = {name: model for name, (model, _, _) in trained.items()}
+    codes, codes_train = _codes(models, x_train, x_test, seed)
 
-    curves: dict[str, RetrievalCurve] = {}
-    for name, z in codes.items():
-        metric = "hamming" if name.startswith("hash") else "cosine"
-        curves[name] = retrieval_curve(
-            z, y_test, metric=metric, method="exact" if metric == "cosine" else "auto"
-        )
-    n_max = len(y_test) - 1
-    counts = [k for k in REPORT_COUNTS if k <= n_max]
-
-    # Query speed: top 10 among the training posts for every test post. Hashing answers from
-    # an index built once (as the cosine search is a product with the stored codes): by the
-    # compiled linear scan (XOR + popcount, selection without sorting) or by the multi-index
-    # lookup; the faster one counts.
-    speed = {"cosine AE-10 (s)": _time_search(codes["AE-10"], codes_train["AE-10"], "cosine")}
-    ratios = {}
-    for name in ("hash-32", "hash-128"):
-        index = HammingIndex(codes_train[name])
-        scan = _best_time(lambda n=name, i=index: i.search(codes[n], k=10, method="scan"))
-        lookup = _best_time(lambda n=name, i=index: i.search(codes[n], k=10, method="probe"))
-        speed[f"hamming scan {name} (s)"] = scan
-        speed[f"hamming lookup {name} (s)"] = lookup
-        ratios[name] = speed["cosine AE-10 (s)"] / min(scan, lookup)
-
+    curves = _retrieval_curves(codes, y_test)
+    speed, ratios = _query_speed(codes, codes_train)
     maps = {"AE-2": codes["AE-2"], "LSA-2": codes["LSA-2"]}
     knn = {name: knn_accuracy(codes_train[name], y_train, 5, codes[name], y_test) for name in maps}
-    ae, lsa10 = curves["AE-10"].precision, curves["LSA-10"].precision
-    # At n_max every method has retrieved everything and all curves meet.
-    below = np.flatnonzero(ae[:-1] <= lsa10[:-1]) + 1
-    p10 = {name: curves[name].precision_at(10) for name in curves}
-    checks = {
-        "AE-10 above LSA-10 at every count < all": len(below) == 0,
-        "AE-2 map kNN above LSA-2's": knn["AE-2"] > knn["LSA-2"],
-        f"hash-128 within {HASH_GAP_POINTS:g} points of AE-10 at 10": (
-            100 * (p10["AE-10"] - p10["hash-128"]) <= HASH_GAP_POINTS
-        ),
-        f"hash-128 queries >= {HASH_SPEEDUP:g}x faster than AE-10 cosine": (
-            ratios["hash-128"] >= HASH_SPEEDUP
-        ),
-        f"hash-32 within {HASH_GAP_POINTS:g} points of AE-10 at 10 and >= {HASH_SPEEDUP:g}x "
-        "faster": (
-            100 * (p10["AE-10"] - p10["hash-32"]) <= HASH_GAP_POINTS
-            and ratios["hash-32"] >= HASH_SPEEDUP
-        ),
-    }
+    measured, checks = _measures(curves, knn, speed, ratios, len(y_test) - 1)
     results: dict[str, Any] = {
         "experiment": "docs",
         "quick": quick,
@@ -325,15 +284,8 @@ def run_documents(
         "n_train": int(x_train.shape[0]),
         "n_test": int(x_test.shape[0]),
         "dropped_empty": {"train": feats["train_dropped"], "test": feats["test_dropped"]},
-        "precision": {
-            name: {str(k): float(c.precision_at(k)) for k in counts} for name, c in curves.items()
-        },
-        "knn_accuracy_2d": knn,
-        "search_seconds": speed,
-        "hash_speedup": ratios,
-        "ae10_not_above_lsa10_at": below[:20].tolist(),
-        "ae10_not_above_lsa10_count": len(below),
-        "timings_s": timings,
+        **measured,
+        "timings_s": {f"{name}_s": seconds for name, (_, _, seconds) in trained.items()},
         "checks": checks,
         "optimizer": "RBM pretraining (CD-1), Adam + cosine decay fine-tuning",
     }
@@ -343,52 +295,150 @@ def run_documents(
         **{f"{k}_precision": c.precision for k, c in curves.items()},
         **{f"{k}_recall": c.recall for k, c in curves.items()},
     )
+    records = {name: recs for name, (_, recs, _) in trained.items()}
     figures = _figures(out, curves, maps, y_test, knn, meta["label_names"], records)
-    explorers = {
-        name: write_explorer(
-            models[name],
-            x_test,
-            out / f"explore_{name}.html",
-            labels=y_test,
-            label_names=meta["label_names"],
-            title=f"aekit explorer: {name} on the test posts",
-        )
-        for name in ("AE-2", "AE-10")
-    }
+    explorers = _explorers(out, models, x_test, y_test, meta["label_names"])
     _write_report(out, results, figures, explorers)
     _log(f"report: {out / 'report.html'}")
     return results
 
 
+def _codes(
+    models: dict[str, DocumentAutoencoder], x_train, x_test, seed: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The test and the training posts' codes by method: each model's (binary for the hashing
+    models), then LSA's at every size."""
+    codes: dict[str, np.ndarray] = {}
+    codes_train: dict[str, np.ndarray] = {}
+    for name, model in models.items():
+        if model.config.code == "binary":
+            codes[name] = model.binary_codes(x_test)
+            codes_train[name] = model.binary_codes(x_train)
+        else:
+            codes[name] = model.transform(x_test)
+            codes_train[name] = model.transform(x_train)
+    for k in LSA_SIZES:
+        lsa = LSA(k, random_state=seed).fit(x_train)
+        codes[f"LSA-{k}"] = lsa.transform(x_test)
+        codes_train[f"LSA-{k}"] = lsa.transform(x_train)
+    return codes, codes_train
+
+
+def _retrieval_curves(codes: dict[str, np.ndarray], labels: np.ndarray) -> dict[str, Any]:
+    """Every test post queries the others: cosine of real codes, Hamming of binary ones."""
+    curves: dict[str, RetrievalCurve] = {}
+    for name, z in codes.items():
+        metric = "hamming" if name.startswith("hash") else "cosine"
+        curves[name] = retrieval_curve(
+            z, labels, metric=metric, method="exact" if metric == "cosine" else "auto"
+        )
+    return curves
+
+
+def _query_speed(
+    codes: dict[str, np.ndarray], codes_train: dict[str, np.ndarray]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Seconds to find the top 10 among the training posts for every test post, and each
+    hashing model's speed-up over the cosine search of AE-10 codes.
+
+    Hashing answers from an index built once (as the cosine search is a product with the
+    stored codes): by the compiled linear scan (XOR + popcount, selection without sorting) or
+    by the multi-index lookup; the faster one counts.
+    """
+    speed = {"cosine AE-10 (s)": _time_search(codes["AE-10"], codes_train["AE-10"], "cosine")}
+    ratios = {}
+    for name in ("hash-32", "hash-128"):
+        index = HammingIndex(codes_train[name])
+        scan = _best_time(lambda n=name, i=index: i.search(codes[n], k=10, method="scan"))
+        lookup = _best_time(lambda n=name, i=index: i.search(codes[n], k=10, method="probe"))
+        speed[f"hamming scan {name} (s)"] = scan
+        speed[f"hamming lookup {name} (s)"] = lookup
+        ratios[name] = speed["cosine AE-10 (s)"] / min(scan, lookup)
+    return speed, ratios
+
+
+def _measures(
+    curves: dict[str, RetrievalCurve],
+    knn: dict[str, float],
+    speed: dict[str, float],
+    ratios: dict[str, float],
+    n_max: int,
+) -> tuple[dict[str, Any], dict[str, bool]]:
+    """The measured part of ``results.json`` (precision at the report's counts up to
+    ``n_max``, map accuracy, query speed) and the targets, each met or not."""
+    ae, lsa10 = curves["AE-10"].precision, curves["LSA-10"].precision
+    # At n_max every method has retrieved everything and all curves meet.
+    below = np.flatnonzero(ae[:-1] <= lsa10[:-1]) + 1
+    p10 = {name: curves[name].precision_at(10) for name in curves}
+    gap = {name: 100 * (p10["AE-10"] - p10[name]) for name in ("hash-32", "hash-128")}
+    checks = {
+        "AE-10 above LSA-10 at every count < all": len(below) == 0,
+        "AE-2 map kNN above LSA-2's": knn["AE-2"] > knn["LSA-2"],
+        f"hash-128 within {HASH_GAP_POINTS:g} points of AE-10 at 10": (
+            gap["hash-128"] <= HASH_GAP_POINTS
+        ),
+        f"hash-128 queries >= {HASH_SPEEDUP:g}x faster than AE-10 cosine": (
+            ratios["hash-128"] >= HASH_SPEEDUP
+        ),
+        f"hash-32 within {HASH_GAP_POINTS:g} points of AE-10 at 10 and >= {HASH_SPEEDUP:g}x "
+        "faster": (gap["hash-32"] <= HASH_GAP_POINTS and ratios["hash-32"] >= HASH_SPEEDUP),
+    }
+    counts = [k for k in REPORT_COUNTS if k <= n_max]
+    return {
+        "precision": {
+            name: {str(k): float(c.precision_at(k)) for k in counts} for name, c in curves.items()
+        },
+        "knn_accuracy_2d": knn,
+        "search_seconds": speed,
+        "hash_speedup": ratios,
+        "ae10_not_above_lsa10_at": below[:20].tolist(),
+        "ae10_not_above_lsa10_count": len(below),
+    }, checks
+
+
+def _explorers(out: Path, models, x_test, y_test, label_names) -> dict[str, Path]:
+    """Explorer pages of the real-code models' maps of the test posts."""
+    return {
+        name: write_explorer(
+            models[name],
+            x_test,
+            out / f"explore_{name}.html",
+            labels=y_test,
+            label_names=label_names,
+            title=f"aekit explorer: {name} on the test posts",
+        )
+        for name in ("AE-2", "AE-10")
+    }
+
+
 def _figures(out, curves, maps, labels, knn, label_names, records) -> list[tuple[Path, str]]:
     chance = float(np.mean(np.bincount(labels)[labels] - 1) / (len(labels) - 1))
-    figs = [
-        (
-            save_figure(
-                retrieval_curves_figure(curves, "20 Newsgroups test set", chance=chance),
-                out / "retrieval.png",
-            ),
+    retrieval = retrieval_curves_figure(curves, "20 Newsgroups test set", chance=chance)
+    scatter = code_scatter(maps, labels, accuracies=knn, class_names=label_names)
+    return [
+        saved_figure(
+            retrieval,
+            out / "retrieval.png",
             "Fraction of retrieved test posts in the query's newsgroup against the number "
             "retrieved (the layout of the paper's Fig. 4A).",
         ),
-        (
-            save_figure(precision_recall_figure(curves), out / "precision_recall.png"),
+        saved_figure(
+            precision_recall_figure(curves),
+            out / "precision_recall.png",
             "Precision against recall as the number retrieved grows.",
         ),
-        (
-            save_figure(
-                code_scatter(maps, labels, accuracies=knn, class_names=label_names),
-                out / "maps.png",
-            ),
+        saved_figure(
+            scatter,
+            out / "maps.png",
             "2-D codes of the test posts coloured by newsgroup (the paper's Fig. 4B-C), with "
             "the 5-NN accuracy of each map.",
         ),
-        (
-            save_figure(learning_curves(records), out / "learning_curves.png"),
+        saved_figure(
+            learning_curves(records),
+            out / "learning_curves.png",
             "Fine-tuning: cross-entropy (nats per word) on the training and held-out posts.",
         ),
     ]
-    return figs
 
 
 def _write_report(out: Path, results: dict[str, Any], figures, explorers: dict[str, Path]) -> None:
@@ -399,7 +449,6 @@ def _write_report(out: Path, results: dict[str, Any], figures, explorers: dict[s
         {"search": f"{k} speed-up", "value": f"{v:.1f}x"}
         for k, v in results["hash_speedup"].items()
     ]
-    checks = [{"target": k, "met": "yes" if v else "NO"} for k, v in results["checks"].items()]
     text = [
         f"{results['n_train']} training and {results['n_test']} test posts "
         f"(empty after feature extraction and dropped: {results['dropped_empty']}).",
@@ -420,8 +469,7 @@ def _write_report(out: Path, results: dict[str, Any], figures, explorers: dict[s
             ],
         ),
         Section("Query speed (top 10 among the training posts, every test post)", table=speed),
-        Section("Targets", table=checks),
-        Section("Figures", images=figures),
-        explorer_section(explorers, out),
+        targets_section(results["checks"]),
     ]
-    write_report(out / "report.html", "Hinton & Salakhutdinov 2006: documents", sections)
+    title = "Hinton & Salakhutdinov 2006: documents"
+    write_experiment_report(out, title, sections, figures, explorers)

@@ -23,9 +23,7 @@ trainers checkpoint every epoch, so an interrupted run resumes where it stopped.
 from __future__ import annotations
 
 import json
-import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,19 +31,26 @@ from typing import Any
 import numpy as np
 import torch
 
-from aekit.atomic import atomic_write_json, read_json
+from aekit.atomic import atomic_write_json
 from aekit.baselines import LogisticPCA, PCABaseline
 from aekit.data import Dataset, load_dataset
 from aekit.evaluate import knn_accuracy, mean_squared_error_per_sample
-from aekit.experiments.stages import timed_stage
+from aekit.experiments.stages import (
+    cached_stage,
+    open_run_folder,
+    pretrain_rbms,
+    saved_figure,
+    stage_log,
+    targets_section,
+    timed_stage,
+    write_experiment_report,
+)
 from aekit.models import Autoencoder, AutoencoderConfig
 from aekit.nn import parse_layers
-from aekit.rbm import RBM, DBNConfig, RBMConfig
-from aekit.saving import load_model
-from aekit.train import TrainConfig, Trainer, fit_rbm_layer
-from aekit.viz import Section, code_scatter, learning_curves, reconstruction_grid, save_figure
-from aekit.viz.explore import explorer_section, write_explorer
-from aekit.viz.report import write_report
+from aekit.rbm import DBNConfig
+from aekit.train import TrainConfig, Trainer
+from aekit.viz import Section, code_scatter, learning_curves, reconstruction_grid
+from aekit.viz.explore import write_explorer
 
 
 @dataclass(frozen=True)
@@ -150,8 +155,7 @@ EXPERIMENTS: dict[str, Experiment] = {
 }
 
 
-def _log(message: str) -> None:
-    print(f"[hinton2006] {message}", flush=True)
+_log = stage_log("hinton2006")
 
 
 def _settings(exp: Experiment, quick: bool) -> dict[str, Any]:
@@ -168,91 +172,6 @@ def _settings(exp: Experiment, quick: bool) -> dict[str, Any]:
     if quick:
         s.update(exp.quick)
     return s
-
-
-def open_run_folder(out: Path, wanted: dict[str, Any]) -> None:
-    """Create ``out`` for a run with settings ``wanted``; a folder holding a run with other
-    settings is refused (its saved stages would be reused by mistake)."""
-    out.mkdir(parents=True, exist_ok=True)
-    settings_file = out / "settings.json"
-    if settings_file.is_file():
-        found = read_json(settings_file, fix="delete the run folder, or pass another --out")
-        if found != json.loads(json.dumps(wanted)):
-            plain = json.loads(json.dumps(wanted))
-            diff = sorted(k for k in set(plain) | set(found) if found.get(k) != plain.get(k))
-            raise ValueError(
-                f"{out} holds a run with other settings ({', '.join(diff)} differ); resume it "
-                "with the same options or pass another --out"
-            )
-    else:
-        atomic_write_json(settings_file, wanted)
-
-
-def _cached(path: Path, compute: Callable[[], Any]) -> Any:
-    """JSON-cached stage: computed once, then read back (so a resumed run skips it)."""
-    if path.is_file():
-        return read_json(path, fix="delete it and run again to recompute that stage")
-    value = compute()
-    atomic_write_json(path, value)
-    return value
-
-
-def pretrain_rbms(
-    rbm_configs: list[RBMConfig],
-    x,
-    out: Path,
-    epochs: int,
-    seed: int,
-    progress: bool,
-    reuse: Path | None = None,
-) -> list[RBM]:
-    """Greedy RBM pretraining with per-layer checkpoints (a finished layer is loaded).
-
-    Layer ``k`` is saved in ``out/rbm-k``; each trains with the paper's settings for its unit
-    types (:func:`~aekit.train.fit_rbm_layer`) on the hidden means of the one below.
-    ``reuse``, another run's pretraining folder trained on the same data with the same seed
-    and epochs, lends its bottom layers for as long as their configurations match ours
-    (layer ``k`` is trained on the codes of layers ``0..k-1``, so only a prefix can match).
-    """
-    rbms: list[RBM] = []
-    h = x
-    lending = reuse is not None
-    for k, rbm_cfg in enumerate(rbm_configs):
-        done = out / f"rbm-{k}"
-        other = reuse / f"rbm-{k}" if reuse is not None else None
-        lending = (
-            lending and (other / "config.json").is_file() and load_model(other).config == rbm_cfg
-        )
-        if lending and not (done / "config.json").is_file():
-            # Copied aside, then renamed: an interrupted copy never looks like a finished layer.
-            partial = out / f".rbm-{k}.partial"
-            shutil.rmtree(partial, ignore_errors=True)
-            shutil.copytree(other, partial)
-            shutil.rmtree(done, ignore_errors=True)
-            partial.rename(done)
-            _log(f"RBM {k} ({rbm_cfg.n_visible}-{rbm_cfg.n_hidden}) reused from {other}")
-        if (done / "config.json").is_file():
-            rbm = load_model(done)
-            _log(f"RBM {k} ({rbm_cfg.n_visible}-{rbm_cfg.n_hidden}) loaded from {done}")
-        else:
-            _log(
-                f"RBM {k}: {rbm_cfg.n_visible}-{rbm_cfg.n_hidden} "
-                f"{rbm_cfg.visible}/{rbm_cfg.hidden} units, {epochs} epochs"
-            )
-            run = out / f"rbm-{k}-run"
-            rbm = fit_rbm_layer(
-                rbm_cfg,
-                h,
-                seed + k,
-                run_dir=run,
-                resume=(run / "latest.json").is_file(),
-                epochs=epochs,
-                progress=progress,
-            )
-            rbm.save(done)
-        rbms.append(rbm)
-        h = rbm.transform(h)
-    return rbms
 
 
 def finetune(
@@ -286,6 +205,48 @@ def finetune(
     # A finished run resumes straight to its end: the best weights are restored from disk.
     hist = Trainer(model, cfg, run_dir=run_dir).fit(x, resume=(run_dir / "latest.json").is_file())
     return hist.records
+
+
+@dataclass
+class _Run:
+    """One reproduction in progress: what its stages read, and the stage clocks they fill."""
+
+    exp: Experiment
+    settings: dict[str, Any]
+    out: Path
+    data: Dataset
+    seed: int
+    progress: bool
+    bf16: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ledger(self) -> Path:
+        return self.out / "timings.json"
+
+    def autoencoder_config(self) -> AutoencoderConfig:
+        return AutoencoderConfig(
+            layers=parse_layers(self.exp.layers),
+            activation="logistic",
+            code_activation="linear",
+            likelihood=self.exp.likelihood,
+        )
+
+    def tune(self, model: Autoencoder, folder: str) -> list[dict]:
+        """The protocol's fine-tuning, for the pretrained network and the ablation alike."""
+        epochs = self.settings["finetune_epochs"]
+        x, shape = self.data.x_train, self.data.image_shape
+        return finetune(
+            model,
+            self.exp,
+            x,
+            self.out / folder,
+            epochs,
+            self.seed,
+            self.progress,
+            self.bf16,
+            shape,
+        )
 
 
 def run_experiment(
@@ -324,64 +285,97 @@ def run_experiment(
     wanted = {"experiment": name, "quick": quick, "seed": seed, "bf16": bf16, **s}
     open_run_folder(out, wanted)
     torch.manual_seed(seed)
-    timings: dict[str, float] = {}
+    run = _Run(exp, s, out, _load_data(exp, s, data_dir, seed), seed, progress, bf16)
+    reuse = None
+    if reuse_pretraining is not None:
+        reuse = _pretraining_to_reuse(Path(reuse_pretraining), exp, wanted)
+    deep, pre_err, records = _pretrain_and_finetune(run, reuse)
+    results = _results(run, name, quick)
+    x_show, recon, codes_2d = _autoencoder_results(run, deep, pre_err, results["methods"])
+    _baseline_results(run, x_show, results["methods"], recon, codes_2d)
+    scratch_records = _ablation(run, results["methods"]) if ablation else None
+    if codes_2d:
+        results["knn_accuracy_2d"] = _knn_2d(codes_2d, run.data.y_test, seed)
+    results["timings_s"] = run.timings
+    results["checks"] = _checks(name, results)
 
+    figures = _figures(out, exp, run.data, recon, codes_2d, records, scratch_records, results)
+    atomic_write_json(out / "results.json", results)
+    explorer = write_explorer(deep, run.data, out / "explore.html")
+    code = parse_layers(exp.layers)[-1]
+    _write_report(out, exp, results, figures, {f"autoencoder ({code})": explorer})
+    _log(f"report: {out / 'report.html'}")
+    return results
+
+
+def _load_data(exp: Experiment, s: dict[str, Any], data_dir, seed: int) -> Dataset:
+    """The experiment's data set, cut to the settings' sizes (a seeded subset)."""
     data: Dataset = load_dataset(exp.dataset, data_dir=data_dir, **s["dataset_kwargs"])
     if s["n_train"] or s["n_test"]:
         data = data.subset(n_train=s["n_train"], n_test=s["n_test"], seed=seed)
-    x_train, x_test = data.x_train, data.x_test
-    _log(f"{name}: {len(x_train)} train, {len(x_test)} test, layers {exp.layers}")
+    _log(f"{exp.name}: {len(data.x_train)} train, {len(data.x_test)} test, layers {exp.layers}")
+    return data
 
-    layers = parse_layers(exp.layers)
-    ae_cfg = AutoencoderConfig(
-        layers=layers, activation="logistic", code_activation="linear", likelihood=exp.likelihood
-    )
-    ledger = out / "timings.json"
+
+def _pretrain_and_finetune(run: _Run, reuse: Path | None) -> tuple[Autoencoder, float, list]:
+    """Pretrain the RBM stack, unroll it and fine-tune: the deep autoencoder, its test error
+    straight after unrolling, and its fine-tuning records."""
+    exp, x_train, x_test = run.exp, run.data.x_train, run.data.x_test
     dbn = DBNConfig(
         layers=exp.layers,
         visible="gaussian" if exp.likelihood == "gaussian" else "bernoulli",
         top_hidden="gaussian",
         weight_decay=0.0002,
     )
-    reuse = None
-    if reuse_pretraining is not None:
-        reuse = _pretraining_to_reuse(Path(reuse_pretraining), exp, wanted)
-    with timed_stage(ledger, "pretrain_s", timings):
+    with timed_stage(run.ledger, "pretrain_s", run.timings):
         rbms = pretrain_rbms(
-            dbn.rbm_configs(), x_train, out / "pretrain", s["rbm_epochs"], seed, progress, reuse
+            dbn.rbm_configs(),
+            x_train,
+            run.out / "pretrain",
+            run.settings["rbm_epochs"],
+            run.seed,
+            run.progress,
+            reuse,
+            log=_log,
         )
-    deep = Autoencoder(ae_cfg).load_pretrained_layers(rbms)
+    deep = Autoencoder(run.autoencoder_config()).load_pretrained_layers(rbms)
     pre_err = mean_squared_error_per_sample(x_test, deep.reconstruct(x_test))
+    with timed_stage(run.ledger, "finetune_s", run.timings):
+        records = run.tune(deep, "finetune")
+    return deep, pre_err, records
 
-    def tune(model: Autoencoder, folder: str) -> list[dict]:
-        """The protocol's fine-tuning, for the pretrained network and the ablation alike."""
-        epochs = s["finetune_epochs"]
-        return finetune(
-            model, exp, x_train, out / folder, epochs, seed, progress, bf16, data.image_shape
+
+def _results(run: _Run, name: str, quick: bool) -> dict[str, Any]:
+    """``results.json`` before any method's numbers: the run, its settings and the paper's."""
+    exp, s = run.exp, run.settings
+    optimizer = "RBM pretraining (CD-1, paper settings), Adam + cosine decay fine-tuning"
+    if exp.ema_decay:
+        optimizer += f", weight averaging (EMA {exp.ema_decay})"
+    if exp.augment_shift:
+        optimizer += (
+            f", training images translated by up to {exp.augment_shift} px (half of each batch)"
         )
-
-    with timed_stage(ledger, "finetune_s", timings):
-        records = tune(deep, "finetune")
-    code = layers[-1]
-    results: dict[str, Any] = {
+    return {
         "experiment": name,
         "quick": quick,
         "layers": exp.layers,
-        "n_train": len(x_train),
-        "n_test": len(x_test),
+        "n_train": len(run.data.x_train),
+        "n_test": len(run.data.x_test),
         "settings": {k: v for k, v in s.items() if k != "dataset_kwargs"},
-        "optimizer": "RBM pretraining (CD-1, paper settings), Adam + cosine decay fine-tuning"
-        + (f", weight averaging (EMA {exp.ema_decay})" if exp.ema_decay else "")
-        + (
-            f", training images translated by up to {exp.augment_shift} px (half of each batch)"
-            if exp.augment_shift
-            else ""
-        ),
+        "optimizer": optimizer,
         "methods": {},
         "paper": exp.paper,
         "target": exp.target,
     }
-    methods = results["methods"]
+
+
+def _autoencoder_results(
+    run: _Run, deep: Autoencoder, pre_err: float, methods: dict[str, Any]
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The deep autoencoder's errors into ``methods``; returns the test images shown in the
+    figures, their reconstructions and the 2-D codes (for a 2-D code layer), by method."""
+    x_train, x_test = run.data.x_train, run.data.x_test
+    code = parse_layers(run.exp.layers)[-1]
     methods[f"autoencoder ({code})"] = {
         "test_error": mean_squared_error_per_sample(x_test, deep.reconstruct(x_test)),
         "train_error": mean_squared_error_per_sample(
@@ -390,39 +384,53 @@ def run_experiment(
         "error_after_pretraining_only": pre_err,
     }
     # Test sets may be grouped by class (this MNIST copy is): show a seeded random sample.
-    show = np.sort(np.random.default_rng(seed).choice(len(x_test), 10, replace=False))
+    show = np.sort(np.random.default_rng(run.seed).choice(len(x_test), 10, replace=False))
     x_show = x_test[show]
     recon = {"data": x_show, f"autoencoder ({code})": deep.reconstruct(x_show)}
-    codes_2d = {}
-    if code == 2:
-        codes_2d["autoencoder"] = deep.transform(x_test)
+    codes_2d = {"autoencoder": deep.transform(x_test)} if code == 2 else {}
+    return x_show, recon, codes_2d
 
-    def baselines() -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for k in exp.baseline_sizes:
-            models: list[tuple[str, Any]] = [(f"PCA ({k})", PCABaseline(k))]
-            if exp.logistic_pca:
-                models.append((f"logistic PCA ({k})", LogisticPCA(k, max_iter=200)))
-            for label, model in models:
-                t = time.perf_counter()
-                # Logistic PCA fits a code per training sample: 20,000 are plenty for 784 pixels.
-                model.fit(x_train if isinstance(model, PCABaseline) else x_train[:20000])
-                found[label] = {
-                    "test_error": mean_squared_error_per_sample(x_test, model.reconstruct(x_test)),
-                    "seconds": time.perf_counter() - t,
-                    "reconstructions": model.reconstruct(x_show).tolist(),
-                }
-                if code == 2:
-                    found[label]["codes"] = model.encode(x_test).tolist()
-        return found
 
-    found = _cached(out / "baselines.json", baselines)
+def _fit_baselines(run: _Run, x_show: np.ndarray) -> dict[str, Any]:
+    """PCA (and logistic PCA) at the experiment's code sizes: errors, fitting time, the shown
+    images' reconstructions and, at code size 2, the test codes."""
+    exp, x_train, x_test = run.exp, run.data.x_train, run.data.x_test
+    code = parse_layers(exp.layers)[-1]
+    found: dict[str, Any] = {}
+    for k in exp.baseline_sizes:
+        models: list[tuple[str, Any]] = [(f"PCA ({k})", PCABaseline(k))]
+        if exp.logistic_pca:
+            models.append((f"logistic PCA ({k})", LogisticPCA(k, max_iter=200)))
+        for label, model in models:
+            t = time.perf_counter()
+            # Logistic PCA fits a code per training sample: 20,000 are plenty for 784 pixels.
+            model.fit(x_train if isinstance(model, PCABaseline) else x_train[:20000])
+            found[label] = {
+                "test_error": mean_squared_error_per_sample(x_test, model.reconstruct(x_test)),
+                "seconds": time.perf_counter() - t,
+                "reconstructions": model.reconstruct(x_show).tolist(),
+            }
+            if code == 2:
+                found[label]["codes"] = model.encode(x_test).tolist()
+    return found
+
+
+def _baseline_results(
+    run: _Run,
+    x_show: np.ndarray,
+    methods: dict[str, Any],
+    recon: dict[str, np.ndarray],
+    codes_2d: dict[str, np.ndarray],
+) -> None:
+    """The baselines, fitted once and cached in ``baselines.json``, into ``methods``,
+    ``recon`` and ``codes_2d``."""
+    exp, cache = run.exp, run.out / "baselines.json"
+    found = cached_stage(cache, lambda: _fit_baselines(run, x_show))
     kinds = ("PCA", "logistic PCA") if exp.logistic_pca else ("PCA",)
     missing = [f"{m} ({k})" for k in exp.baseline_sizes for m in kinds if f"{m} ({k})" not in found]
     if missing:  # a hand-edited or foreign cache; caught before the whole run's report
         raise ValueError(
-            f"{out / 'baselines.json'} lacks {missing}: delete it and run again to recompute "
-            "the baselines"
+            f"{cache} lacks {missing}: delete it and run again to recompute the baselines"
         )
     for label, v in found.items():
         methods[label] = {"test_error": v["test_error"], "seconds": v["seconds"]}
@@ -430,37 +438,32 @@ def run_experiment(
         if "codes" in v:
             codes_2d[label] = np.asarray(v["codes"], dtype=np.float32)
 
-    if ablation:
-        torch.manual_seed(seed)
-        scratch = Autoencoder(ae_cfg)
-        with timed_stage(ledger, "no_pretraining_s", timings):
-            scratch_records = tune(scratch, "no-pretraining")
-        methods[f"autoencoder ({code}), no pretraining"] = {
-            "test_error": mean_squared_error_per_sample(x_test, scratch.reconstruct(x_test))
-        }
-    else:
-        scratch_records = None
 
-    if codes_2d:
-        # kNN fit on one random half of the test codes, scored on the other. A random split:
-        # test sets may be sorted by class (this MNIST copy is), and the first half of a sorted
-        # set holds other classes than the second.
-        y = data.y_test
-        order = np.random.default_rng(seed).permutation(len(y))
-        fit, score = order[: len(y) // 2], order[len(y) // 2 :]
-        results["knn_accuracy_2d"] = {
-            m: knn_accuracy(c[fit], y[fit], codes_test=c[score], labels_test=y[score])
-            for m, c in codes_2d.items()
-        }
-    results["timings_s"] = timings
-    results["checks"] = _checks(name, results)
+def _ablation(run: _Run, methods: dict[str, Any]) -> list[dict]:
+    """The same network fine-tuned from a random start (the paper's ablation): its test error
+    into ``methods``; returns its fine-tuning records."""
+    torch.manual_seed(run.seed)
+    scratch = Autoencoder(run.autoencoder_config())
+    with timed_stage(run.ledger, "no_pretraining_s", run.timings):
+        records = run.tune(scratch, "no-pretraining")
+    code = parse_layers(run.exp.layers)[-1]
+    x_test = run.data.x_test
+    methods[f"autoencoder ({code}), no pretraining"] = {
+        "test_error": mean_squared_error_per_sample(x_test, scratch.reconstruct(x_test))
+    }
+    return records
 
-    figures = _figures(out, exp, data, recon, codes_2d, records, scratch_records, results)
-    atomic_write_json(out / "results.json", results)
-    explorer = write_explorer(deep, data, out / "explore.html")
-    _write_report(out, exp, results, figures, {f"autoencoder ({code})": explorer})
-    _log(f"report: {out / 'report.html'}")
-    return results
+
+def _knn_2d(codes_2d: dict[str, np.ndarray], y: np.ndarray, seed: int) -> dict[str, float]:
+    """kNN accuracy of each 2-D map, fit on one random half of the test codes and scored on
+    the other. A random split: test sets may be sorted by class (this MNIST copy is), and the
+    first half of a sorted set holds other classes than the second."""
+    order = np.random.default_rng(seed).permutation(len(y))
+    fit, score = order[: len(y) // 2], order[len(y) // 2 :]
+    return {
+        m: knn_accuracy(c[fit], y[fit], codes_test=c[score], labels_test=y[score])
+        for m, c in codes_2d.items()
+    }
 
 
 def _pretraining_to_reuse(other: Path, exp: Experiment, wanted: dict[str, Any]) -> Path:
@@ -507,33 +510,24 @@ def _figures(out, exp, data, recon, codes_2d, records, scratch_records, results)
     figs: list[tuple[Path, str]] = []
     if data.image_shape is not None:
         fig = reconstruction_grid(recon, data.image_shape, n=10, title=f"{exp.name}: test images")
-        figs.append(
-            (
-                save_figure(fig, out / "reconstructions.png"),
-                "Rows: data, deep "
-                "autoencoder, baselines at the sizes shown (the layout of the paper's Fig. 2).",
-            )
+        caption = (
+            "Rows: data, deep autoencoder, baselines at the sizes shown (the layout of the "
+            "paper's Fig. 2)."
         )
+        figs.append(saved_figure(fig, out / "reconstructions.png", caption))
     if codes_2d:
         acc = results["knn_accuracy_2d"]
         fig = code_scatter(codes_2d, data.y_test, accuracies=acc)
-        figs.append(
-            (
-                save_figure(fig, out / "codes_2d.png"),
-                "2-D codes of the test set, "
-                "coloured by class, with the kNN accuracy of each map (the paper's Fig. 3).",
-            )
+        caption = (
+            "2-D codes of the test set, coloured by class, with the kNN accuracy of each map "
+            "(the paper's Fig. 3)."
         )
+        figs.append(saved_figure(fig, out / "codes_2d.png", caption))
     histories = {"RBM-pretrained": records}
     if scratch_records:
         histories["random init"] = scratch_records
-    fig = learning_curves(histories)
-    figs.append(
-        (
-            save_figure(fig, out / "learning_curves.png"),
-            "Fine-tuning: training and validation reconstruction loss per epoch.",
-        )
-    )
+    caption = "Fine-tuning: training and validation reconstruction loss per epoch."
+    figs.append(saved_figure(learning_curves(histories), out / "learning_curves.png", caption))
     return figs
 
 
@@ -549,7 +543,6 @@ def _write_report(
                 "paper": exp.paper.get(method, ""),
             }
         )
-    checks = [{"target": k, "met": "yes" if v else "NO"} for k, v in results["checks"].items()]
     text = [
         f"Hinton & Salakhutdinov (Science 2006), {exp.name}: {results['n_train']} training and "
         f"{results['n_test']} test samples, layers {exp.layers}"
@@ -559,7 +552,7 @@ def _write_report(
     ]
     sections = [
         Section("Results", text=text, table=rows),
-        Section("Targets", table=checks),
+        targets_section(results["checks"]),
         Section(
             "Timings",
             table=[{"stage": k, "seconds": round(v, 1)} for k, v in results["timings_s"].items()],
@@ -575,6 +568,5 @@ def _write_report(
                 ],
             )
         )
-    sections.append(Section("Figures", images=[(p, c) for p, c in figures]))
-    sections.append(explorer_section(explorers, out))
-    write_report(out / "report.html", f"Hinton & Salakhutdinov 2006: {exp.name}", sections)
+    title = f"Hinton & Salakhutdinov 2006: {exp.name}"
+    write_experiment_report(out, title, sections, figures, explorers)

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 __all__ = [
+    "class_colours",
     "code_scatter",
     "error_bars",
     "figure_to_base64",
@@ -144,21 +145,11 @@ def code_scatter(
     Figure
         One axes per method, sharing a legend of classes.
     """
-    if not codes_by_method:
-        raise ValueError("code_scatter needs at least one method's codes")
-    labels = np.asarray(labels)
-    for name, z in codes_by_method.items():
-        z = np.asarray(z)
-        if z.ndim != 2 or z.shape[1] != 2 or len(z) != len(labels):
-            raise ValueError(
-                f"codes of {name!r} have shape {z.shape}; expected ({len(labels)}, 2) — one "
-                "2-D code per label"
-            )
+    labels = _check_codes_2d(codes_by_method, labels)
     idx = np.arange(len(labels))
     if len(idx) > max_points:
         idx = np.sort(np.random.default_rng(seed).choice(len(idx), max_points, replace=False))
     classes = np.unique(labels)
-    cmap = _class_colours(len(classes))
     k = len(codes_by_method)
     # The legend sits right of the panels; long class names (newsgroups) need a wider margin.
     names = [str(class_names[int(c)]) if class_names is not None else str(c) for c in classes]
@@ -167,25 +158,10 @@ def code_scatter(
     axes = fig.subplots(1, k, squeeze=False)[0]
     handles = []
     for ax, (name, z) in zip(axes, codes_by_method.items()):
-        z = np.asarray(z)[idx]
-        lab = labels[idx]
-        handles = []
-        for ci, c in enumerate(classes):
-            m = lab == c
-            handles.append(
-                ax.scatter(
-                    z[m, 0],
-                    z[m, 1],
-                    s=7,
-                    color=cmap[ci],
-                    alpha=0.75,
-                    linewidths=0,
-                    label=class_names[int(c)] if class_names is not None else str(c),
-                )
-            )
         title = titles[name] if titles and name in titles else name
         if accuracies and name in accuracies:
             title = f"{title}\nkNN accuracy {accuracies[name]:.1%}"
+        handles = _scatter_by_class(ax, np.asarray(z)[idx], labels[idx], classes, class_names)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("code unit 1")
         ax.set_ylabel("code unit 2")
@@ -208,7 +184,44 @@ def code_scatter(
     return fig
 
 
-def _class_colours(n: int) -> list:
+def _check_codes_2d(codes_by_method: Mapping[str, np.ndarray], labels) -> np.ndarray:
+    """The labels as an array, once every method's codes are one 2-D point per label."""
+    if not codes_by_method:
+        raise ValueError("code_scatter needs at least one method's codes")
+    labels = np.asarray(labels)
+    for name, z in codes_by_method.items():
+        z = np.asarray(z)
+        if z.ndim != 2 or z.shape[1] != 2 or len(z) != len(labels):
+            raise ValueError(
+                f"codes of {name!r} have shape {z.shape}; expected ({len(labels)}, 2) — one "
+                "2-D code per label"
+            )
+    return labels
+
+
+def _scatter_by_class(ax, z: np.ndarray, labels: np.ndarray, classes, class_names) -> list:
+    """Draw the points ``z`` on ``ax``, one colour per class; returns the legend handles."""
+    colours = class_colours(len(classes))
+    handles = []
+    for ci, c in enumerate(classes):
+        m = labels == c
+        handles.append(
+            ax.scatter(
+                z[m, 0],
+                z[m, 1],
+                s=7,
+                color=colours[ci],
+                alpha=0.75,
+                linewidths=0,
+                label=class_names[int(c)] if class_names is not None else str(c),
+            )
+        )
+    return handles
+
+
+def class_colours(n: int) -> list:
+    """``n`` distinct colours for classes (matplotlib's tab10, or tab20 above ten classes,
+    repeating past twenty), as RGBA tuples."""
     from matplotlib import colormaps
 
     name = "tab10" if n <= 10 else "tab20"
@@ -296,7 +309,7 @@ def error_bars(
     k = len(errors)
     fig = Figure(figsize=(3.2 * k + 0.6, 3.3), dpi=DPI)
     axes = fig.subplots(1, k, squeeze=False)[0]
-    colours = _class_colours(10)
+    colours = class_colours(10)
     for ax, (dataset, by_method) in zip(axes, errors.items()):
         names = list(by_method)
         values = [float(by_method[m]) for m in names]

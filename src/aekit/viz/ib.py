@@ -16,7 +16,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from aekit.ib import IBCurve
-from aekit.viz.figures import DPI, _class_colours
+from aekit.viz.figures import DPI, class_colours
 
 __all__ = ["cluster_assignments", "information_plane"]
 
@@ -58,7 +58,7 @@ def information_plane(
     fig = Figure(figsize=(10.0, 4.0), dpi=DPI)
     plane, by_beta = fig.subplots(1, 2)
     clusters_axis = by_beta.twinx()
-    colours = _class_colours(max(len(curves), 3))
+    colours = class_colours(max(len(curves), 3))
     i_xy = max(c.i_xy for c in curves.values())
     x_max = max(float(np.max(getattr(c, x))) for c in curves.values())
     for k, (name, curve) in enumerate(curves.items()):
@@ -154,7 +154,7 @@ def cluster_assignments(
             codes[rows][:, None],
             aspect="auto",
             interpolation="nearest",
-            cmap=ListedColormap(_class_colours(n_groups)[:n_groups]),
+            cmap=ListedColormap(class_colours(n_groups)[:n_groups]),
             vmin=-0.5,
             vmax=n_groups - 0.5,
         )
