@@ -10,7 +10,7 @@ export AEKIT_DATA_DIR
 
 EXTRAS ?= dev,onnx,tensorboard,mlflow,hub,explore
 
-.PHONY: setup demo test test-slow coverage lint format bench clean
+.PHONY: setup demo test test-slow coverage lint format bench gallery docs clean
 
 setup: $(STAMP)
 
@@ -48,5 +48,20 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py
 
+# Every example of examples/ in full (two at a time, one thread each): its figure in
+# docs/gallery/ and docs/gallery.md, the page that shows them with their code.
+gallery: $(STAMP)
+	$(BIN)/python examples/build_gallery.py
+
+# The documentation site in site/ (open site/index.html from disk). --strict: a broken link,
+# a page left out of the nav or an API name that no longer exists fails the build.
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[docs]' torch==2.13.0
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) demo-output .pytest_cache site

@@ -7,11 +7,15 @@ Hinton & Salakhutdinov (Science 2006) compressed images of curves to 6 numbers: 
 network with the same code. Each curve is drawn from three control points (six numbers), so a
 6-d code can hold everything, but only through a non-linear map that one layer cannot make.
 
-Three codes of size 6 on the generated curves: PCA, a shallow autoencoder (784-6, one
-non-linear layer each way) and the deep one (ReLU hidden units trained with Adam from a random
-initialisation, which the lecture's deep-learning recipe makes possible without RBM
-pretraining). Rows: test images, then each method's reconstructions, with its test error
-(squared error summed over the pixels, averaged over the test images: the paper's measure).
+Codes of size 6 on 5,000 generated curves: PCA, a shallow autoencoder (784-6, one
+non-linear layer each way), a deep one (784-256-64-6) and the paper's seven-layer encoder
+(784-400-200-100-50-25-6), both deep ones with ReLU hidden units trained by Adam from a random
+initialisation for the same 30 epochs. Rows: test images, then each method's reconstructions,
+with its test error (squared error summed over the pixels, averaged over the test images: the
+paper's measure). The shallow network does no better than PCA; the deep one halves PCA's
+error. The seven-layer one, from a random start, stalls near PCA: gradients fade through
+that many layers, which is why the paper pretrained them as RBMs
+(``aekit reproduce hinton2006 curves`` does, and reaches a tenth of PCA's error).
 """
 
 from __future__ import annotations
@@ -38,11 +42,11 @@ def main(argv: list[str] | None = None) -> Path:
     data = load_dataset("curves", n_train=n_train, n_test=500)
     x, x_test = data.x_train, data.x_test
 
+    deep = {"activation": "relu", "likelihood": "bernoulli"}
     models = {
-        "shallow AE 784-6": AutoencoderConfig(layers="784-6", likelihood="bernoulli"),
-        "deep AE 784-400-200-100-50-25-6": AutoencoderConfig(
-            layers="784-400-200-100-50-25-6", activation="relu", likelihood="bernoulli"
-        ),
+        "shallow": AutoencoderConfig(layers="784-6", likelihood="bernoulli"),
+        "deep": AutoencoderConfig(layers="784-256-64-6", **deep),
+        "7 layers": AutoencoderConfig(layers="784-400-200-100-50-25-6", **deep),
     }
     rows = {"data": x_test}
     errors = {}
@@ -52,7 +56,7 @@ def main(argv: list[str] | None = None) -> Path:
         torch.manual_seed(0)
         ae = Autoencoder(config)
         train = TrainConfig(
-            epochs=2 if args.quick else 20, batch_size=100, lr=3e-3, lr_schedule="cosine",
+            epochs=2 if args.quick else 30, batch_size=100, lr=3e-3, lr_schedule="cosine",
             val_fraction=0.0, progress=False,
         )  # fmt: skip
         Trainer(ae, train).fit(x)
@@ -66,12 +70,11 @@ def main(argv: list[str] | None = None) -> Path:
         data.image_shape,
         n=10,
         errors=errors,
-        title=f"Curves, code size 6 ({n_train} training images)",
+        title="Curves, code size 6: PCA, shallow 784-6, deep 784-256-64-6, 7 layers",
     )
-    fig.set_dpi(80)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "deep_vs_shallow.png"
-    fig.savefig(path, facecolor="white")
+    fig.savefig(path, dpi=80, facecolor="white")
     return path
 
 
