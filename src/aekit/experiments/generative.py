@@ -122,6 +122,30 @@ def generative_section(
     labels = data.y_test if len(data.x_test) else data.y_train
     rng = np.random.default_rng(seed)
     pick = rng.permutation(len(x))[:max_eval]
+    metrics, codes = _metrics(model, x, pick, iw_samples, seed)
+    collapse = None
+    if isinstance(model, VAE) and len(codes) >= 2:
+        n_active = int(active_units(codes).sum())
+        metrics["active code units (Burda et al. 2016)"] = f"{n_active} of {codes.shape[1]}"
+        collapse = collapse_message(metrics["test kl"], n_active, codes.shape[1])
+        if collapse is not None:
+            warnings.warn(collapse, PosteriorCollapseWarning, stacklevel=2)
+    table = [{"measure": k, "value": v} for k, v in metrics.items()]
+    images = _figures(model, x, labels, pick, codes, data.image_shape, n_samples, seed)
+    name = type(model).__name__
+    text = (
+        f"A {name} with layers {'-'.join(map(str, model.config.layers))} on {data.name} "
+        f"({len(x)} test rows; MMD and log-likelihood on {len(pick)} of them)."
+    )
+    paragraphs = [text] if collapse is None else [collapse, text]
+    return Section(title=f"Generative: {name}", text=paragraphs, table=table, images=images)
+
+
+def _metrics(
+    model, x: np.ndarray, pick: np.ndarray, iw_samples: int, seed: int
+) -> tuple[dict[str, Any], np.ndarray]:
+    """The held-out measures of the section's table, and the test rows' continuous codes.
+    The rows ``pick`` go into the MMD and the log-likelihood estimate."""
     x_eval = x[pick]
     scorer = Trainer(model, TrainConfig(device=str(model.device), progress=False))
     with seeded_rng(seed, model.device):  # a VAE's held-out ELBO draws one z per row
@@ -135,16 +159,21 @@ def generative_section(
     if isinstance(model, VAE) and iw_samples > 0:
         ll = model.log_likelihood(x_eval, k=iw_samples, seed=seed)
         metrics[f"test log-likelihood, IWAE k={iw_samples} (nats)"] = float(ll.mean())
-    collapse = None
-    if isinstance(model, VAE) and len(codes) >= 2:
-        n_active = int(active_units(codes).sum())
-        metrics["active code units (Burda et al. 2016)"] = f"{n_active} of {codes.shape[1]}"
-        collapse = collapse_message(metrics["test kl"], n_active, codes.shape[1])
-        if collapse is not None:
-            warnings.warn(collapse, PosteriorCollapseWarning, stacklevel=2)
-    table = [{"measure": k, "value": v} for k, v in metrics.items()]
+    return metrics, codes
 
-    shape = data.image_shape
+
+def _figures(
+    model,
+    x: np.ndarray,
+    labels: np.ndarray | None,
+    pick: np.ndarray,
+    codes: np.ndarray,
+    shape: tuple[int, int] | None,
+    n_samples: int,
+    seed: int,
+) -> list[ReportImage]:
+    """Samples, reconstructions, the 2-D code map and manifold, code histograms and an
+    interpolation, as far as the model and the data's image shape allow."""
     images: list[ReportImage] = []
     if shape is not None:
         images.append(
@@ -157,8 +186,7 @@ def generative_section(
         images.append(
             ReportImage(reconstruction_figure(model, x[pick[:10]], shape), "test reconstructions")
         )
-    code_dim = codes.shape[1]
-    if code_dim == 2:
+    if codes.shape[1] == 2:
         images.append(
             ReportImage(
                 codes_over_prior(codes, labels, prior_draws(model, 20_000, seed + 2)),
@@ -187,13 +215,7 @@ def generative_section(
                 "interpolation between test images' codes",
             )
         )
-    name = type(model).__name__
-    text = (
-        f"A {name} with layers {'-'.join(map(str, model.config.layers))} on {data.name} "
-        f"({len(x)} test rows; MMD and log-likelihood on {len(x_eval)} of them)."
-    )
-    paragraphs = [text] if collapse is None else [collapse, text]
-    return Section(title=f"Generative: {name}", text=paragraphs, table=table, images=images)
+    return images
 
 
 def write_generative_report(

@@ -148,20 +148,7 @@ def cluster_assignments(
         strip, image = fig.subplots(
             1, 2, gridspec_kw={"width_ratios": [1, max(6, min(n_t, 40))]}, sharey=True
         )
-        _, codes = np.unique(groups, return_inverse=True)
-        n_groups = int(codes.max()) + 1
-        strip.imshow(
-            codes[rows][:, None],
-            aspect="auto",
-            interpolation="nearest",
-            cmap=ListedColormap(class_colours(n_groups)[:n_groups]),
-            vmin=-0.5,
-            vmax=n_groups - 0.5,
-        )
-        strip.set_xticks([])
-        strip.set_xlabel("\n".join(group_name.split()), fontsize=7)
-        strip.set_ylabel("values of X (sorted)")
-        strip.tick_params(labelsize=8)
+        _group_strip(strip, groups[rows], group_name)
     else:
         image = fig.subplots(1, 1)
         image.set_ylabel("values of X (sorted)")
@@ -179,3 +166,21 @@ def cluster_assignments(
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _group_strip(strip, groups: np.ndarray, group_name: str) -> None:
+    """Draw ``groups`` (one reference label per sorted row) as a strip of class colours."""
+    _, codes = np.unique(groups, return_inverse=True)
+    n_groups = int(codes.max()) + 1
+    strip.imshow(
+        codes[:, None],
+        aspect="auto",
+        interpolation="nearest",
+        cmap=ListedColormap(class_colours(n_groups)[:n_groups]),
+        vmin=-0.5,
+        vmax=n_groups - 0.5,
+    )
+    strip.set_xticks([])
+    strip.set_xlabel("\n".join(group_name.split()), fontsize=7)
+    strip.set_ylabel("values of X (sorted)")
+    strip.tick_params(labelsize=8)
