@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from aekit.config import ConfigError
+
 
 class Likelihood:
     """Base class: ``nll(output, x)`` per sample, ``mean(output)`` in data space."""
@@ -52,9 +54,13 @@ class Bernoulli(Likelihood):
     def check_data(self, x: torch.Tensor) -> None:
         lo, hi = float(x.min()), float(x.max())
         if lo < 0.0 or hi > 1.0:
-            raise ValueError(
+            # A ConfigError, so that each door names the way out in its own words
+            # (likelihood='gaussian' in Python, --likelihood gaussian on the command line).
+            raise ConfigError(
+                "",
                 f"the Bernoulli likelihood needs data in [0, 1], got values in [{lo:.3g}, "
-                f"{hi:.3g}]; scale the data to [0, 1] or use likelihood='gaussian'"
+                f"{hi:.3g}]; scale the data to [0, 1] or use {{gaussian}}",
+                mentions={"gaussian": ("likelihood", "gaussian")},
             )
 
 

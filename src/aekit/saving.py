@@ -99,14 +99,17 @@ def read_model_config(path: str | Path) -> tuple[type, Any]:
 def _check_shapes(path: Path, model: torch.nn.Module) -> None:
     """Compare the weights' shapes in the file's header with the model's, before loading."""
     stored = read_tensor_shapes(path / WEIGHTS_FILE)
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    missing = sorted(set(expected) - set(stored))
-    unexpected = sorted(set(stored) - set(expected))
+    names = set(model.state_dict())
+    missing = sorted(names - set(stored))
+    unexpected = sorted(set(stored) - names)
     if missing or unexpected:
         raise ValueError(
             f"weights in {path} do not match the config: missing {missing}, unexpected "
             f"{unexpected}; save the model again"
         )
+    # The parameters' shapes follow from the config; a buffer may change shape as the model
+    # trains (an RBM's persistent chains) and its module resizes it when loading.
+    expected = {k: tuple(v.shape) for k, v in model.named_parameters()}
     wrong = [k for k in expected if expected[k] != stored[k]]
     if wrong:
         k = wrong[0]
@@ -124,8 +127,16 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> to
     check_size = getattr(cls, "check_size", None)
     if check_size is not None:  # refuse a config that asks for more memory than there is
         check_size(config)
+    try:  # the shapes the config asks for, built on the meta device: no memory allocated
+        with torch.device("meta"):
+            skeleton = cls(config)
+    except (RuntimeError, NotImplementedError):  # a model that cannot be built there
+        skeleton = None
+    if skeleton is not None:
+        _check_shapes(path, skeleton)  # against the file's header, before allocating
     model = cls(config)
-    _check_shapes(path, model)
+    if skeleton is None:
+        _check_shapes(path, model)
     state = load_tensors(path / WEIGHTS_FILE)
     model.load_state_dict(state, strict=True)
     return model.to(map_location)

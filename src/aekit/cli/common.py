@@ -25,7 +25,13 @@ import numpy as np
 import torch
 
 from aekit.config import ConfigError, FieldSpec, field_specs
-from aekit.data import DataOptionError, list_datasets, load_dataset, load_labeled
+from aekit.data import (
+    DataOptionError,
+    dataset_options,
+    list_datasets,
+    load_dataset,
+    load_labeled,
+)
 from aekit.rows import MemmapRows
 from aekit.saving import load_model
 from aekit.train import NonFiniteLossError, PeerFailedError
@@ -248,12 +254,18 @@ def load_rows(
     """
     if split == "all" and not is_dataset_name(name) and Path(name).expanduser().is_file():
         path = Path(name).expanduser()
+        valid = dataset_options(path) or []
+        unknown = sorted(set(options) - set(valid))
+        if unknown:  # a misspelt key is named as such, with the keys there are
+            err = DataOptionError(f"the data file {str(path)!r}", unknown, valid)
+            raise click.BadParameter(one_line(err), param_hint="'--data-option'")
         split_options = sorted(set(options) - set(_IN_ORDER_OPTIONS))
         if split_options:
             raise click.BadParameter(
-                f"{', '.join(split_options)} choose a train/test split, and --split all reads "
-                f"the file whole and in order; drop them or pass --split train or test (the "
-                f"options of --split all are {', '.join(_IN_ORDER_OPTIONS)})",
+                f"{', '.join(split_options)} "
+                f"{'chooses' if len(split_options) == 1 else 'choose'} a train/test split, and "
+                "--split all reads the file whole and in order; drop them or pass --split train "
+                f"or test (the options of --split all are {', '.join(_IN_ORDER_OPTIONS)})",
                 param_hint="'--data-option'",
             )
         mmap = options.get("mmap", path.suffix.lower() == ".npy")

@@ -45,6 +45,7 @@ __all__ = [
     "DataOptionError",
     "Dataset",
     "data_dir",
+    "dataset_options",
     "list_datasets",
     "load_dataset",
     "register_dataset",
@@ -422,6 +423,16 @@ def loader_options(loader: Callable[..., Dataset]) -> list[str] | None:
         return None
     skip = {"data_dir", "path"}
     return [p.name for p in params if p.name not in skip and p.kind is not p.VAR_POSITIONAL]
+
+
+def dataset_options(name_or_path: str | os.PathLike[str]) -> list[str] | None:
+    """The options :func:`load_dataset` takes for ``name_or_path`` (a registered name, a data
+    file or an IDX folder); None when its loader takes any."""
+    if isinstance(name_or_path, str) and _key(name_or_path) in _REGISTRY:
+        return loader_options(_REGISTRY[_key(name_or_path)])
+    if Path(name_or_path).expanduser().is_dir():
+        return loader_options(_load_idx_folder)
+    return loader_options(_load_file)
 
 
 def check_options(where: str, loader: Callable[..., Dataset], options: dict) -> None:
