@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -76,9 +77,12 @@ def parse_layers(
                 "write it like '784-1000-500-250-30'"
             ) from None
         if auto:
-            sizes = [int(n_features), *sizes]  # type: ignore[arg-type]
+            assert n_features is not None  # refused above when 'auto' has no width to take
+            sizes = [int(n_features), *sizes]
     else:
         try:
+            if isinstance(spec, bool):  # an int to Python, never a width
+                raise TypeError(spec)
             sizes = [int(s) for s in spec]
             ok = all(float(s) == int(s) and not isinstance(s, bool) for s in spec)
         except (TypeError, ValueError, OverflowError):
@@ -170,9 +174,14 @@ class Stack(nn.Module):
             out.append(x)
         return out
 
+    def linear_layers(self) -> list[nn.Linear]:
+        """The linear layers, bottom to top (``self.linears`` as ``nn.Linear``: iterating an
+        ``nn.ModuleList`` yields plain ``nn.Module``)."""
+        return [cast(nn.Linear, lin) for lin in self.linears]
+
     def weights(self) -> list[torch.Tensor]:
         """Weight matrices (not biases): the tensors weight decay applies to."""
-        return [lin.weight for lin in self.linears]
+        return [lin.weight for lin in self.linear_layers()]
 
 
 class TiedStack(nn.Module):
@@ -192,7 +201,7 @@ class TiedStack(nn.Module):
         self.activations = nn.ModuleList(ACTIVATIONS[a]() for a in self.activation_names)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        encoder_linears = list(self._encoder[0].linears)[::-1]
+        encoder_linears = self._encoder[0].linear_layers()[::-1]
         for lin, bias, act in zip(encoder_linears, self.biases, self.activations):
             x = act(nn.functional.linear(x, lin.weight.t(), bias))
         return x
@@ -258,12 +267,12 @@ def load_unrolled(encoder: Stack, decoder: Stack | TiedStack, layers: Sequence) 
 
     n = len(layers)
     for k, layer in enumerate(layers):
-        enc = encoder.linears[k]
+        enc = encoder.linear_layers()[k]
         enc.weight.copy_(tensor(layer.encoder_weight))
         enc.bias.copy_(tensor(layer.encoder_bias))
         if isinstance(decoder, TiedStack):
             decoder.biases[n - 1 - k].copy_(tensor(layer.decoder_bias))
         else:
-            dec = decoder.linears[n - 1 - k]
+            dec = decoder.linear_layers()[n - 1 - k]
             dec.weight.copy_(tensor(layer.decoder_weight))
             dec.bias.copy_(tensor(layer.decoder_bias))

@@ -8,8 +8,12 @@ saved in a config.json resolves whichever module the caller imported first.
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
-MODELS: dict[str, type] = {}
+if TYPE_CHECKING:  # for annotations only: this module imports no model at run time
+    from aekit.models.base import Model
+
+MODELS: dict[str, type[Model]] = {}
 
 # The packages whose import registers every built-in model.
 _BUILTIN_PACKAGES = ("aekit.models", "aekit.rbm")
@@ -39,7 +43,7 @@ def model_names() -> list[str]:
     return sorted(MODELS)
 
 
-def model_class(name: str) -> type:
+def model_class(name: str) -> type[Model]:
     """The class registered as ``name``; a ValueError lists the known names."""
     _load_builtins()
     if name not in MODELS:

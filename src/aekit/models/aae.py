@@ -278,12 +278,13 @@ class AdversarialAutoencoder(EncoderDecoder):
                     fake_logit, torch.ones_like(fake_logit)
                 )
             terms = {"generator": loss}
-            k = self.config.n_clusters
-            if k and self.config.cluster_balance > 0:
+            k, weight = self.config.n_clusters, self.config.cluster_balance
+            assert weight is not None  # the config's __post_init__ turned None into a number
+            if k and weight > 0:
                 y_bar = code[:, :k].mean(0)  # (n_clusters,): the batch's use of each cluster
                 balance = (y_bar * torch.log(y_bar.clamp_min(1e-12) * k)).sum()
                 terms["cluster_balance"] = balance
-                loss = loss + self.config.cluster_balance * balance
+                loss = loss + weight * balance
             return loss, terms
         raise ValueError(f"unknown phase {phase!r}; the phases are {PHASES}")
 

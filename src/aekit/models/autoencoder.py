@@ -223,6 +223,8 @@ class Autoencoder(EncoderDecoder):
                 for h, a in zip(hs, acts)
                 if a in ("logistic", "sigmoid")
             )
+            # Never the empty sum's 0: the config refuses sparsity without a logistic layer.
+            assert isinstance(sp, torch.Tensor)
             terms["sparsity"] = sp
             loss = loss + cfg.sparsity_weight * sp
         if cfg.contractive_weight > 0:
@@ -239,7 +241,7 @@ class Autoencoder(EncoderDecoder):
         """Mean ``||J_f(x)||_F^2`` by the configured method (see the module docstring)."""
         cfg = self.config
         if self._use_closed_form():
-            return contractive_closed_form(hs[-1], self.encoder.linears[0].weight)
+            return contractive_closed_form(hs[-1], self.encoder.linear_layers()[0].weight)
         method = cfg.contractive_method
         if method == "exact" or (method == "auto" and cfg.code_dim <= 32):
             return contractive_exact(x_in, hs[-1])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -64,6 +65,7 @@ def apply_batched(
             outs.append(yb)
             continue
         if result is None:
+            assert not isinstance(out, np.ndarray)  # an array out is the result from the start
             result = np.lib.format.open_memmap(
                 Path(out), mode="w+", dtype=np.float32, shape=(n, *yb.shape[1:])
             )
@@ -72,6 +74,7 @@ def apply_batched(
         result[start : start + len(yb)] = yb
     if out is None:
         return np.concatenate(outs, axis=0)
+    assert result is not None  # made at the first batch, and there is one (n >= 1)
     if isinstance(result, np.memmap):
         result.flush()
     return result
@@ -144,15 +147,23 @@ class Model(nn.Module):
     attribute.
     """
 
-    config_class: type
+    config_class: type[Any]  # its config dataclass
     registered_name: str
 
     #: The held-out metric early stopping and best-weight restoring watch (``val_<monitor>``).
     monitor: str = "recon"
-    #: Whether ``fit`` takes targets (labels) beside the inputs.
-    takes_targets: bool = False
-    #: Whether the loss is the objective itself, so L-BFGS's line search may evaluate it.
-    supports_lbfgs: bool = True
+
+    # Properties, so a model may decide by its config (the conditional VAE); most override
+    # them with a class attribute.
+    @property
+    def takes_targets(self) -> bool:
+        """Whether ``fit`` takes targets (labels) beside the inputs."""
+        return False
+
+    @property
+    def supports_lbfgs(self) -> bool:
+        """Whether the loss is the objective itself, so L-BFGS's line search may evaluate it."""
+        return True
 
     @property
     def device(self) -> torch.device:

@@ -24,7 +24,7 @@ counts made CD on the softmax RBM diverge and its features retrieve at chance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -69,7 +69,7 @@ class DocumentAutoencoderConfig:
         ``aekit retrieve`` codes new text exactly as the training corpus was coded.
     """
 
-    layers: list[int] | str = "2000-500-250-125-10"
+    layers: list[int] = field(default_factory=lambda: [2000, 500, 250, 125, 10])
     activation: str = "logistic"
     code: str = "real"
     code_noise: float = 4.0
@@ -151,8 +151,9 @@ class DocumentAutoencoder(EncoderDecoder):
         if self.config.input_length is not None:
             x = x * (self.config.input_length / x.sum(-1, keepdim=True))
         h = x
-        last = len(self.encoder.linears) - 1
-        for k, (linear, act) in enumerate(zip(self.encoder.linears, self.encoder.activations)):
+        linears = self.encoder.linear_layers()
+        last = len(linears) - 1
+        for k, (linear, act) in enumerate(zip(linears, self.encoder.activations)):
             if k == 0:
                 pre = torch.addcmul(
                     F.linear(h, linear.weight), x.sum(-1, keepdim=True), linear.bias
@@ -232,10 +233,11 @@ class DocumentAutoencoder(EncoderDecoder):
             )
         return self._apply_numpy(lambda v: self.code_input(v) > 0, x, batch_size).astype(np.uint8)
 
-    def transform(self, x, batch_size: int = 1024) -> np.ndarray:
-        """Codes of documents (real, or code-unit probabilities for binary codes)."""
+    def transform(self, x, batch_size: int = 1024, out=None) -> np.ndarray:
+        """Codes of documents (real, or code-unit probabilities for binary codes; ``out`` as
+        for :meth:`EncoderDecoder.transform`)."""
         self._check_numpy_input(x)
-        return super().transform(x, batch_size)
+        return super().transform(x, batch_size, out=out)
 
     def _check_numpy_input(self, x) -> None:
         lengths = np.asarray(x.sum(axis=1)).ravel()

@@ -169,6 +169,7 @@ class VAE(EncoderDecoder):
 
     config_class = VAEConfig
     monitor = "nelbo"
+    kl_step: torch.Tensor  # a buffer: optimizer steps taken, for the KL warm-up
 
     def __init__(self, config: VAEConfig | None = None, **kwargs) -> None:
         super().__init__()
@@ -475,6 +476,7 @@ class VAE(EncoderDecoder):
             return self._apply_numpy(lambda xb: fn(xb, None), x, batch_size, out=out)
         yt = torch.as_tensor(np.asarray(y)) if not isinstance(y, int | np.integer) else y
         onehot = self._condition(yt, len(x), torch.device("cpu"))
+        assert onehot is not None  # labels given: a plain VAE has refused them above
         joined = torch.cat([as_float_tensor(x), onehot], dim=1)
         w = joined.shape[1] - self.config.n_classes
         # Labels back from their one-hot columns: exact, since the columns hold 0.0 and 1.0.
@@ -482,12 +484,12 @@ class VAE(EncoderDecoder):
             lambda xy: fn(xy[:, :w], xy[:, w:].argmax(1)), joined, batch_size, out=out
         )
 
-    def transform(self, x, batch_size: int = 1024, y=None, out=None) -> np.ndarray:
+    def transform(self, x, batch_size: int = 1024, out=None, y=None) -> np.ndarray:
         """Posterior means of an array, ``(n_samples, code_dim)`` (``out``: see
         :func:`~aekit.models.base.apply_batched`)."""
         return self._apply_labelled(self.encode, x, y, batch_size, out=out)
 
-    def reconstruct(self, x, batch_size: int = 1024, y=None, out=None) -> np.ndarray:
+    def reconstruct(self, x, batch_size: int = 1024, out=None, y=None) -> np.ndarray:
         """Reconstructions through the posterior means, ``(n_samples, n_features)``."""
         return self._apply_labelled(self.forward, x, y, batch_size, out=out)
 

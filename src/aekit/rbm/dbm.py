@@ -81,6 +81,10 @@ class DBM(Model):
     config_class = DBMConfig
     # loss() is an energy gap with states held fixed: its value is not the objective.
     supports_lbfgs = False
+    # Buffers: the persistent chains, (0, width) until training starts them.
+    chain_v: torch.Tensor
+    chain_h1: torch.Tensor
+    chain_h2: torch.Tensor
 
     def __init__(self, config: DBMConfig | None = None, **kwargs) -> None:
         super().__init__()
@@ -184,7 +188,7 @@ class DBM(Model):
 
     # Partition function and likelihood --------------------------------------------------------
 
-    def _log_p_star_h1(self, h1: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+    def _log_p_star_h1(self, h1: torch.Tensor, beta: float | torch.Tensor = 1.0) -> torch.Tensor:
         """log of the unnormalized marginal of ``h1`` at inverse temperature ``beta``."""
         w1, w2 = self.w1.double(), self.w2.double()
         b, c1, c2 = self.b.double(), self.c1.double(), self.c2.double()

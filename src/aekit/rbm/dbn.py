@@ -9,7 +9,8 @@ down pass. Training is :func:`aekit.train.train_dbn` (greedy, one RBM per layer)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import torch
@@ -37,7 +38,7 @@ class DBNConfig:
         CD steps and weight cost of every RBM.
     """
 
-    layers: list[int] | str = "784-500-500"
+    layers: list[int] = field(default_factory=lambda: [784, 500, 500])
     visible: str = "bernoulli"
     top_hidden: str = "bernoulli"
     cd_k: int = 1
@@ -79,9 +80,14 @@ class DBN(Model):
         self.config = config
         self.rbms = nn.ModuleList(RBM(c) for c in config.rbm_configs())
 
+    def rbm_layers(self) -> list[RBM]:
+        """``self.rbms`` as ``RBM``s, bottom to top (iterating an ``nn.ModuleList`` yields plain
+        ``nn.Module``)."""
+        return [cast(RBM, rbm) for rbm in self.rbms]
+
     def up_pass(self, v: torch.Tensor) -> torch.Tensor:
         """Top-layer codes: hidden means, layer by layer."""
-        for rbm in self.rbms:
+        for rbm in self.rbm_layers():
             v = rbm.hidden_mean(v)
         return v
 
@@ -100,10 +106,10 @@ class DBN(Model):
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            top = self.rbms[-1]
+            *below, top = self.rbm_layers()
             if init is not None:
                 v = init.to(self.device)
-                for rbm in self.rbms[:-1]:
+                for rbm in below:
                     v = rbm.sample_hidden(rbm.hidden_mean(v))
             else:
                 shape = (n_samples, top.config.n_visible)
@@ -112,7 +118,7 @@ class DBN(Model):
                 v = top.sample_visible(top.visible_mean(top.sample_hidden(top.hidden_mean(v))))
             v = top.visible_mean(top.sample_hidden(top.hidden_mean(v)))
             # Down through the directed layers, sampling every binary layer above the data.
-            for rbm in reversed(self.rbms[:-1]):
+            for rbm in reversed(below):
                 v = rbm.visible_mean(bernoulli(v))
             return v
 
@@ -121,4 +127,4 @@ class DBN(Model):
         return apply_batched(self.up_pass, x, batch_size, self.device)
 
     def check_data(self, x: torch.Tensor, name: str = "data") -> None:
-        self.rbms[0].check_data(x, name)
+        self.rbm_layers()[0].check_data(x, name)

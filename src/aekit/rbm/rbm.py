@@ -160,6 +160,7 @@ class RBM(Model):
     config_class = RBMConfig
     # loss() returns the reconstruction error but its gradient is the CD update.
     supports_lbfgs = False
+    chains: torch.Tensor  # a buffer: PCD's negative chains, (0, n_visible) until PCD starts
 
     def __init__(self, config: RBMConfig | None = None, **kwargs) -> None:
         super().__init__()
@@ -501,10 +502,10 @@ class RBM(Model):
             raise ValueError("pseudo-likelihood is defined here for binary visible units")
         fe = self.free_energy(v)
         if not exact:
-            i = torch.randint(v.shape[1], (v.shape[0],), device=v.device)
+            bit = torch.randint(v.shape[1], (v.shape[0],), device=v.device)  # one per row
             flipped = v.clone()
             rows = torch.arange(v.shape[0], device=v.device)
-            flipped[rows, i] = 1 - flipped[rows, i]
+            flipped[rows, bit] = 1 - flipped[rows, bit]
             return v.shape[1] * F.logsigmoid(self.free_energy(flipped) - fe)
         # Flipping bit i moves the hidden input by (1 - 2 v_i) W[:, i]: no matmul per bit.
         x = self.hidden_input(v)  # (batch, n_hidden)
