@@ -168,3 +168,34 @@ def test_every_field_has_its_help_text_written_once():
         assert spec.help, f"TrainConfig.{field} has no help text"
     result = CliRunner().invoke(main, ["train", "--help"])
     assert "Seeds initialisation-independent randomness" in " ".join(result.output.split())
+
+
+def test_the_estimators_accept_and_refuse_what_the_configs_do():
+    from aekit.config import check_value
+    from aekit.sklearn import AutoencoderTransformer
+
+    est = AutoencoderTransformer()
+    assert set(est._config_params) <= set(est.get_params())
+    wrong = []
+    for param, (cls, field) in est._config_params.items():
+        spec = field_specs(cls)[field]
+        for value in [*PROBES, "sigmoid", "gaussian", "mask", "adam"]:
+            try:
+                check_value(cls, spec, value)
+                python = True
+            except (ValueError, TypeError):
+                python = False
+            try:
+                AutoencoderTransformer(**{param: value})._validate_params()
+                sklearn = True
+            except (ValueError, TypeError):
+                sklearn = False
+            if python != sklearn:
+                wrong.append(f"{param}={value!r}: python {python}, sklearn {sklearn}")
+    assert not wrong, "\n".join(wrong)
+    # scikit-learn's words, the estimator's names.
+    with pytest.raises(ValueError, match=r"'max_epochs' parameter of AutoencoderTransformer must"):
+        AutoencoderTransformer(max_epochs=0)._validate_params()
+    with pytest.raises(ValueError, match=r"'weight_decay' parameter .* got nan"):
+        AutoencoderTransformer(weight_decay=math.nan)._validate_params()
+    AutoencoderTransformer(activation="sigmoid")._validate_params()  # every activation aekit has

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from numbers import Integral, Real
+from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
@@ -33,7 +33,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted
 
 try:
@@ -44,11 +44,10 @@ except ImportError:  # scikit-learn < 1.6
         "upgrade it with `pip install -U scikit-learn`"
     ) from None
 
-from aekit.likelihoods import LIKELIHOODS
-from aekit.models.autoencoder import CONTRACTIVE_METHODS, Autoencoder, AutoencoderConfig
-from aekit.regularizers import CORRUPTIONS
+from aekit.models.autoencoder import Autoencoder, AutoencoderConfig
+from aekit.sklearn._params import TRAINING_FIELDS, ConfigParams, constraints_from, fields_of
 from aekit.sklearn._persistence import EstimatorSaveMixin
-from aekit.train.trainer import OPTIMIZERS, TrainConfig, Trainer, resolve_device
+from aekit.train.trainer import TrainConfig, Trainer, resolve_device
 
 __all__ = [
     "AutoencoderTransformer",
@@ -69,34 +68,34 @@ def _writable(x: np.ndarray) -> np.ndarray:
 
 
 class _BaseAutoencoderTransformer(
-    EstimatorSaveMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    ConfigParams,
+    EstimatorSaveMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Shared fit / transform logic; the public classes only change defaults."""
 
+    # Parameters that are config fields: constrained and checked by the configs themselves
+    # (aekit.sklearn._params), so they accept what `aekit train` and Python accept.
+    _config_params: ClassVar[dict] = {
+        **fields_of(
+            AutoencoderConfig,
+            (
+                "activation", "code_activation", "likelihood", "tied", "weight_decay",
+                "sparsity_weight", "sparsity_target", "contractive_weight",
+                "contractive_method", "corruption", "corruption_level",
+            ),
+        ),
+        **TRAINING_FIELDS,
+    }  # fmt: skip
     _parameter_constraints: ClassVar[dict] = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(_ACTIVATIONS)],
-        "code_activation": [StrOptions(_ACTIVATIONS)],
-        "likelihood": [StrOptions(set(LIKELIHOODS))],
-        "tied": ["boolean"],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
-        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
-        "contractive_weight": [Interval(Real, 0, None, closed="left")],
-        "contractive_method": [StrOptions(set(CONTRACTIVE_METHODS))],
-        "corruption": [StrOptions({"none", *CORRUPTIONS})],
-        "corruption_level": [Interval(Real, 0, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
-        "device": [str],
         "verbose": ["verbose"],
+        **constraints_from(_config_params),
     }
 
     def __init__(
@@ -197,7 +196,11 @@ class _BaseAutoencoderTransformer(
             optimizer=self.optimizer,
             lr=float(self.learning_rate),
             val_fraction=float(self.validation_fraction) if self.early_stopping else 0.0,
-            patience=int(self.n_iter_no_change) if self.early_stopping else None,
+            patience=(
+                int(self.n_iter_no_change)
+                if self.early_stopping and self.n_iter_no_change is not None
+                else None
+            ),
             # Without a validation set the "best" epoch is the best training loss: keep the
             # last weights instead, as scikit-learn's MLP does.
             restore_best=bool(self.early_stopping),

@@ -53,12 +53,13 @@ def sklearn_constraint(spec: FieldSpec) -> list:
         b = spec.bounds
         left = b.ge if b.ge is not None else b.gt
         right = b.le if b.le is not None else b.lt
+        # sklearn's Interval closes only an end that exists.
         closed = {
             (True, True): "both",
             (True, False): "left",
             (False, True): "right",
             (False, False): "neither",
-        }[(b.ge is not None or left is None, b.le is not None or right is None)]
+        }[(b.ge is not None, b.le is not None)]
         out = [Interval(Integral if spec.kind is int else Real, left, right, closed=closed)]
     else:
         out = ["array-like"]
