@@ -106,6 +106,9 @@ def warnings_as_lines():
 
     with warnings.catch_warnings():
         warnings.showwarning = show
+        # Python's own default for these, set again so that each call shows its warnings
+        # (setting a filter forgets which were shown before, e.g. in an earlier call).
+        warnings.filterwarnings("default", category=UserWarning)
         yield
 
 
