@@ -401,6 +401,26 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     return checks
 
 
+def merge(paths: list[Path], out: Path) -> dict[str, Any]:
+    """One result from runs of the same protocol split by method or data set (e.g. PyOD in a
+    process of its own): runs concatenated, summaries and targets recomputed."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    merged = {**parts[0], "results": {}, "merged_from": [p["command"] for p in parts]}
+    for part in parts:
+        for name, res in part["results"].items():
+            into = merged["results"].setdefault(name, {"data": res["data"], "runs": []})
+            into["runs"].extend(res["runs"])
+        merged["skipped"] = {**merged.get("skipped", {}), **part.get("skipped", {})}
+    for res in merged["results"].values():
+        methods = [m for m in METHODS if any(r["method"] == m for r in res["runs"])]
+        res["summary"] = summarize(res["runs"], methods)
+    merged["targets"] = targets(merged["results"])
+    merged["wall_seconds"] = max(p["wall_seconds"] for p in parts)
+    out.write_text(json.dumps(merged, indent=2) + "\n")
+    print(f"wrote {out}")
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pyod-child", help=argparse.SUPPRESS)
@@ -412,7 +432,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aekit", default="{}", help="JSON of detector parameters (trials)")
     parser.add_argument("--no-install", action="store_true", help="never make .venv-pyod")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "anomaly.json")
+    parser.add_argument("--merge", nargs="+", type=Path, help="merge these result files to --out")
     args = parser.parse_args(argv)
+    if args.merge:
+        merge(args.merge, args.out)
+        return 0
     if args.pyod_child:
         pyod_child(args.pyod_child)
         return 0
@@ -435,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         res = run_dataset(name, args, methods, overrides)
         if res is not None:
             results[name] = res
-    from aekit.sklearn import AutoencoderOutlierDetector
+    from aekit.sklearn import AutoencoderOutlierDetector, DocumentOutlierDetector
 
     result = {
         "benchmark": "anomaly",
@@ -445,6 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
         "protocol": __doc__.split("\n\n")[1],
         "aekit_params": {**AutoencoderOutlierDetector().get_params(), **overrides},
+        "aekit_document_params": {**DocumentOutlierDetector().get_params(), **overrides},
         "contamination": CONTAMINATION,
         "seeds": args.seeds,
         "quick": args.quick,
