@@ -284,7 +284,8 @@ def check_value(config: Any, spec: FieldSpec, value: Any) -> Any:
 def check_fields(config: Any) -> None:
     """Check every scalar field of dataclass ``config`` against its type and bounds (and store
     numpy scalars as plain Python values, so the config is JSON-ready). Raises ConfigError."""
-    for name, spec in field_specs(type(config)).items():
+    cls: type = type(config)  # as type: mypy takes type[Any] for unhashable, a cache key
+    for name, spec in field_specs(cls).items():
         value = getattr(config, name)
         checked = check_value(config, spec, value)
         if checked is not value:
@@ -297,7 +298,7 @@ check_flags = check_fields
 
 def config_to_dict(config: Any) -> dict[str, Any]:
     """A dataclass config as a JSON-ready dict."""
-    assert is_dataclass(config)
+    assert is_dataclass(config) and not isinstance(config, type)  # an instance, not its class
     return asdict(config)
 
 

@@ -326,14 +326,14 @@ def _export_graph(model: nn.Module, parts: dict[str, Part], opset: int):
         with _quiet_exporter():
             # torch.export first, on its own: torch.onnx.export would quietly fall back to a
             # fixed batch size where the code pins it (a len(x), say); here that raises.
-            program = torch.export.export(
+            exported = torch.export.export(
                 _Graph(model, fns).eval(),
                 tuple(example),
                 dynamic_shapes=(tuple(dims),),  # forward(*inputs): one parameter, a tuple
                 strict=False,
             )
             program = torch.onnx.export(
-                program,
+                exported,
                 dynamo=True,
                 opset_version=opset,
                 input_names=names,
@@ -345,6 +345,7 @@ def _export_graph(model: nn.Module, parts: dict[str, Part], opset: int):
         raise RuntimeError(
             f"torch could not export the {type(model).__name__} to ONNX: {first.strip()}"
         ) from err
+    assert program is not None  # None only for dynamo=False, which returns nothing
     return program.model_proto
 
 

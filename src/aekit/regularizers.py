@@ -34,7 +34,7 @@ _EPS = 1e-6
 def weight_decay_penalty(weights: Iterable[torch.Tensor], weight: float) -> torch.Tensor:
     """``weight / 2 * sum ||W||^2`` over the given weight matrices."""
     total = sum(w.pow(2).sum() for w in weights)
-    return 0.5 * weight * total
+    return 0.5 * weight * torch.as_tensor(total)  # the sum itself, or its empty 0 as a tensor
 
 
 def kl_sparsity(h: torch.Tensor, target: float) -> torch.Tensor:

@@ -162,7 +162,7 @@ class MemmapRows:
             self._fd = os.open(path, os.O_RDONLY)
             weakref.finalize(self, os.close, self._fd)
         buf = np.empty((len(rows), self.array.shape[1]), dtype=self.array.dtype)
-        view = memoryview(buf.reshape(-1).view(np.uint8))
+        view = buf.reshape(-1).view(np.uint8).data  # a memoryview of its bytes
         # One read per run of consecutive rows: a slice or a sorted window is one syscall.
         breaks = np.flatnonzero(np.diff(rows) != 1) + 1
         firsts = np.concatenate([[0], breaks])

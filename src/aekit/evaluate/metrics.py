@@ -103,7 +103,10 @@ def mmd2(x: np.ndarray, y: np.ndarray, bandwidths: tuple[float, ...] | None = No
 
     def kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         d = sq_dists(a, b)
-        return sum(np.exp(-d / (2 * h**2)) for h in bandwidths)
+        k = np.zeros_like(d)
+        for h in bandwidths:
+            k += np.exp(-d / (2 * h**2))
+        return k
 
     m, n = len(x), len(y)
     kxx, kyy, kxy = kernel(x, x), kernel(y, y), kernel(x, y)

@@ -184,6 +184,16 @@ class Model(nn.Module):
 
     # The trainer's contract ---------------------------------------------------------------------
 
+    # Each model spells its own arguments, (x), (x, y) or (x, y=None); *args here lets it.
+    def loss(self, *args: Any, **kwargs: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The training objective on a batch, ``loss(x)`` (``loss(x, y)`` for a model that
+        :attr:`takes_targets`): the scalar to minimise and its terms, scalar tensors to log."""
+        raise NotImplementedError(f"{type(self).__name__} defines no training objective, loss()")
+
+    def evaluate_batch(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
+        """Held-out metrics on a batch, ``evaluate_batch(x)`` (or ``(x, y)``), scalar tensors."""
+        raise NotImplementedError(f"{type(self).__name__} defines no held-out metrics")
+
     def training_phases(self) -> dict[str, tuple[list[nn.Parameter], float]] | None:
         """For a model trained as a game (several optimizers in one loop, e.g. the adversarial
         autoencoder): each phase's parameters and learning-rate multiplier, in the order they

@@ -32,6 +32,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from aekit.models.base import Model
+
 DEFAULT_TIMEOUT_S = 600.0
 TIMEOUT_ENV = "AEKIT_DIST_TIMEOUT"
 _MESSAGE_BYTES = 1024  # of a failing rank's error, passed to the others
@@ -320,7 +322,7 @@ class _LossModule(nn.Module):
     *args)`` is ``model.loss(*args)``, ``forward(phase, *args)`` ``model.phase_loss(phase,
     *args)``."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: Model) -> None:
         super().__init__()
         self.model = model
 
@@ -331,7 +333,7 @@ class _LossModule(nn.Module):
 
 
 def data_parallel(
-    model: nn.Module, context: DistributedContext, find_unused_parameters: bool = False
+    model: Model, context: DistributedContext, find_unused_parameters: bool = False
 ) -> nn.Module:
     """``model``'s objective under DistributedDataParallel: calling the result with
     ``(phase_or_None, *batch)`` gives ``(loss, terms)`` whose backward pass averages the
@@ -348,7 +350,8 @@ def data_parallel(
     assert context.enabled, "data_parallel needs a multi-process context"
     # torch 2.13 renamed the per-forward buffer sync (broadcast_buffers is deprecated there).
     takes_new_name = "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
-    no_buffer_sync = {"forward_sync_buffers" if takes_new_name else "broadcast_buffers": False}
+    sync_name = "forward_sync_buffers" if takes_new_name else "broadcast_buffers"
+    no_buffer_sync: dict[str, Any] = {sync_name: False}
     return DistributedDataParallel(
         _LossModule(model),
         device_ids=[context.device.index] if context.device.type == "cuda" else None,

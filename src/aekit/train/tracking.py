@@ -26,9 +26,15 @@ import math
 import time
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aekit.extras import require
+
+if TYPE_CHECKING:  # optional extras, imported when a logger opens
+    from mlflow.tracking import MlflowClient
+    from torch.utils.tensorboard import SummaryWriter
+
+    from aekit.train.trainer import Trainer
 
 LOGGERS = ("tensorboard", "mlflow")
 # Folders the loggers write into a run folder, which hold no figure of the run's own.
@@ -47,7 +53,8 @@ def hyperparameters(trainer) -> dict[str, Any]:
     for prefix, table in tables.items():
         if table is None:
             continue
-        items = asdict(table) if is_dataclass(table) else dict(table)
+        is_instance = is_dataclass(table) and not isinstance(table, type)
+        items = asdict(table) if is_instance else dict(table)
         params.update(_flatten(items, prefix))
     return params
 
@@ -93,7 +100,7 @@ class TrackingLogger:
     """
 
     def __init__(self) -> None:
-        self._trainer = None
+        self._trainer: Trainer | None = None
         self._figures: set[Path] = set()
         self._finished = False
 
@@ -182,8 +189,13 @@ class TensorBoardLogger(TrackingLogger):
         super().__init__()
         require("tensorboard", "tensorboard", "TensorBoard logging")
         self.log_dir = Path(log_dir) if log_dir is not None else None
-        self._writer = None
+        self._writer: SummaryWriter | None = None
         self._params: dict[str, Any] = {}
+
+    def _open_writer(self) -> SummaryWriter:
+        """The writer made by ``_open``: every other step runs between it and ``_close``."""
+        assert self._writer is not None, "the TensorBoard logger is not open"
+        return self._writer
 
     def _open(self, trainer, resumed: bool) -> None:
         # A resumed run adds an event file beside the first session's; TensorBoard reads
@@ -204,20 +216,22 @@ class TensorBoardLogger(TrackingLogger):
         self._params = params  # written with the final metrics: TensorBoard pairs the two
 
     def _log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        writer = self._open_writer()
         for key, value in metrics.items():
-            self._writer.add_scalar(key, value, step)
-        self._writer.flush()  # an epoch is seconds to hours: never leave one in a buffer
+            writer.add_scalar(key, value, step)
+        writer.flush()  # an epoch is seconds to hours: never leave one in a buffer
 
     def _log_final(self, metrics: dict[str, float], step: int) -> None:
         from torch.utils.tensorboard.summary import hparams
 
         final = {f"final/{k}": v for k, v in metrics.items()}
+        writer = self._open_writer()
         for key, value in final.items():
-            self._writer.add_scalar(key, value, step)
+            writer.add_scalar(key, value, step)
         # What SummaryWriter.add_hparams writes, but into this run rather than a new one.
-        writer = self._writer._get_file_writer()
+        file_writer = writer._get_file_writer()
         for summary in hparams(self._params, final):
-            writer.add_summary(summary)
+            file_writer.add_summary(summary)
 
     def _log_figure(self, path: Path, name: str) -> None:
         import matplotlib.image
@@ -225,10 +239,10 @@ class TensorBoardLogger(TrackingLogger):
         image = matplotlib.image.imread(path)  # (height, width, channels), floats in [0, 1]
         if image.ndim == 2:
             image = image[:, :, None]
-        self._writer.add_image(name, image[:, :, :3], dataformats="HWC")
+        self._open_writer().add_image(name, image[:, :, :3], dataformats="HWC")
 
     def _close(self) -> None:
-        self._writer.close()
+        self._open_writer().close()
         self._writer = None
 
 
@@ -271,70 +285,78 @@ class MLflowLogger(TrackingLogger):
         self.run_name = run_name
         self.tags = dict(tags or {})
         self.run_id: str | None = None
-        self._client = None
+        self._client: MlflowClient | None = None
+
+    def _open_run(self) -> tuple[MlflowClient, str]:
+        """The client and run id set by ``_open``: every other step runs between it and
+        ``_close``."""
+        assert self._client is not None and self.run_id is not None, "the MLflow logger is not open"
+        return self._client, self.run_id
 
     def _open(self, trainer, resumed: bool) -> None:
         from mlflow.tracking import MlflowClient
 
         from aekit import __version__
 
-        self._client = MlflowClient(tracking_uri=self.tracking_uri)
-        found = self._client.get_experiment_by_name(self.experiment)
+        self._client = client = MlflowClient(tracking_uri=self.tracking_uri)
+        found = client.get_experiment_by_name(self.experiment)
         experiment_id = (
             found.experiment_id
             if found
-            else self._client.create_experiment(self.experiment, self.artifact_location)
+            else client.create_experiment(self.experiment, self.artifact_location)
         )
         pointer = Path(trainer.run_dir) / "mlflow.json" if trainer.run_dir else None
-        earlier = _read_pointer(pointer, self._client.tracking_uri)
+        earlier = _read_pointer(pointer, client.tracking_uri)
         if earlier and resumed:  # goes on in the MLflow run of its first session
             self.run_id = earlier
-            self._client.update_run(self.run_id, status="RUNNING")
+            client.update_run(self.run_id, status="RUNNING")
             return
         name = self.run_name or (Path(trainer.run_dir).name if trainer.run_dir else None)
         tags = {"aekit.version": __version__, **self.tags}
         if trainer.run_dir is not None:
             tags["aekit.run_dir"] = str(Path(trainer.run_dir).resolve())
-        run = self._client.create_run(experiment_id, run_name=name, tags=tags)
+        run = client.create_run(experiment_id, run_name=name, tags=tags)
         self.run_id = run.info.run_id
         if pointer is not None:
             from aekit.atomic import atomic_write_json
 
-            atomic_write_json(
-                pointer, {"tracking_uri": self._client.tracking_uri, "run_id": self.run_id}
-            )
+            atomic_write_json(pointer, {"tracking_uri": client.tracking_uri, "run_id": self.run_id})
 
     def _log_params(self, params: dict[str, Any]) -> None:
         from mlflow.entities import Param
 
         # MLflow keeps a parameter once; a resumed run has them already.
-        logged = self._client.get_run(self.run_id).data.params
+        client, run_id = self._open_run()
+        logged = client.get_run(run_id).data.params
         new = [Param(k, _param_text(v)) for k, v in params.items() if k not in logged]
         for start in range(0, len(new), 100):  # MLflow takes at most 100 per batch
-            self._client.log_batch(self.run_id, params=new[start : start + 100])
+            client.log_batch(run_id, params=new[start : start + 100])
 
     def _log_metrics(self, metrics: dict[str, float], step: int) -> None:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
         batch = [Metric(k, v, now, step) for k, v in metrics.items() if math.isfinite(v)]
-        self._client.log_batch(self.run_id, metrics=batch)
+        client, run_id = self._open_run()
+        client.log_batch(run_id, metrics=batch)
 
     def _log_final(self, metrics: dict[str, float], step: int) -> None:
         self._log_metrics({f"final_{k}": v for k, v in metrics.items()}, step)
+        assert self._trainer is not None  # finish() logs the final metrics of an open run
         best = self._trainer.history.best_epoch
         if best is not None:
-            self._client.set_tag(self.run_id, "aekit.best_epoch", str(best))
+            client, run_id = self._open_run()
+            client.set_tag(run_id, "aekit.best_epoch", str(best))
 
     def _log_figure(self, path: Path, name: str) -> None:
         # The artifact sits where the figure sits in the run folder.
         folder = str(Path(name).parent)
-        self._client.log_artifact(
-            self.run_id, str(path), artifact_path=None if folder == "." else folder
-        )
+        client, run_id = self._open_run()
+        client.log_artifact(run_id, str(path), artifact_path=None if folder == "." else folder)
 
     def _close(self) -> None:
-        self._client.set_terminated(self.run_id)
+        client, run_id = self._open_run()
+        client.set_terminated(run_id)
 
 
 def _param_text(value: Any) -> str:

@@ -286,7 +286,7 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-def can_fuse(params: list[torch.Tensor]) -> bool:
+def can_fuse(params: Sequence[torch.Tensor]) -> bool:
     """Whether torch's fused Adam/SGD kernels apply (CPU kernels arrived in torch 2.4)."""
     major, minor = (int(v) for v in torch.__version__.split(".")[:2])
     return (major, minor) >= (2, 4) and all(
@@ -338,7 +338,7 @@ def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict[str, 
     """
     tensors: dict[str, torch.Tensor] = {}
     scalars: dict[str, dict[str, Any]] = {}
-    lists: dict[str, dict[str, int]] = {}
+    lists: dict[str, dict[str, list[bool]]] = {}
     for pid, pstate in state["state"].items():
         for key, value in pstate.items():
             if isinstance(value, torch.Tensor):
@@ -425,6 +425,11 @@ class Trainer:
         self._folder: RunFolder | None = None
         self._transform: BatchTransform | None = None
         self._phased = model.training_phases() is not None
+        # Set by _setup for one fit: the objective (the model's, or DDP's wrapper of it).
+        self._ddp: torch.nn.Module | None = None
+        self._loss: Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor]]] | None = None
+        self._phase_loss: Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor]]] | None = None
+        self._best_state: dict[str, torch.Tensor] | None = None
         if self.config.optimizer == "lbfgs" and self._phased:
             raise ValueError(
                 f"{type(model).__name__} trains in alternating phases (a minimax game), which "
@@ -457,7 +462,9 @@ class Trainer:
             for name, (params, scale) in phases.items()
         }
 
-    def _make_optimizer(self, params: list[torch.Tensor], lr_scale: float) -> torch.optim.Optimizer:
+    def _make_optimizer(
+        self, params: Sequence[torch.Tensor], lr_scale: float
+    ) -> torch.optim.Optimizer:
         cfg = self.config
         # The fused kernels update all parameters in one pass: on CPU, default Adam's
         # per-tensor loop took 4.6 ms of a 40 ms batch (benchmarks/throughput.py), fused 2.0.
@@ -776,7 +783,7 @@ class Trainer:
         self._shuffle_gen = torch.Generator().manual_seed(cfg.seed)
         self.optimizers = self._make_optimizers()
         self.optimizer = next(iter(self.optimizers.values()))
-        self._best_state: dict[str, torch.Tensor] | None = None
+        self._best_state = None
         self._ema: list[torch.Tensor] | None = None
         self._ema_updates = 0
         if cfg.ema_decay is not None:
@@ -878,17 +885,18 @@ class Trainer:
         """This process's rows of the global batch ``idx``, transformed: (inputs, targets,
         row count). The transform draws for the whole batch before DDP splits it, so the
         draw does not depend on the number of processes."""
-        params = self._transform.draw(len(idx)) if self._transform is not None else None
+        transform = self._transform
+        params = transform.draw(len(idx)) if transform is not None else None
         rows = len(idx)
         if self.context.enabled:
             full = len(idx)
             idx, rows = self._shard(idx)
-            if params is not None:
+            if transform is not None and params is not None:
                 lo, hi = shard_bounds(full, self.context.rank, self.context.world_size)
-                params = self._transform.rows(params, slice(lo, hi) if hi > lo else slice(-1, None))
+                params = transform.rows(params, slice(lo, hi) if hi > lo else slice(-1, None))
         xb = x[idx]  # (batch, n_features)
-        if params is not None:
-            xb = self._transform.apply(xb, params)
+        if transform is not None and params is not None:
+            xb = transform.apply(xb, params)
         return xb, (y[idx] if y is not None else None), rows
 
     def _validate(self, record: dict[str, Any], data: _Data, state: RunState, epoch: int) -> None:
@@ -1005,6 +1013,8 @@ class Trainer:
         args = (xb,) if yb is None else (xb, yb)
         if self._phased:
             return self._phased_step(args, autocast)
+        loss_fn = self._loss
+        assert loss_fn is not None, "_setup sets the objective before any step"
         if self.config.optimizer == "lbfgs":
             out: dict[str, Any] = {}
             # Each minibatch is its own problem (Hinton's minimize.m restarted per batch):
@@ -1019,7 +1029,7 @@ class Trainer:
                 torch.set_rng_state(rng)
                 self.optimizer.zero_grad(set_to_none=True)
                 with autocast:
-                    loss, terms = self._loss(*args)
+                    loss, terms = loss_fn(*args)
                 self._backward(loss)
                 out["loss"], out["terms"] = loss, terms
                 if self._ddp is None:
@@ -1027,12 +1037,14 @@ class Trainer:
                 # The line search must see one objective on every rank: the global batch's.
                 return self.context.all_reduce_mean(loss.detach() * self._loss_scale)
 
-            self.optimizer.step(closure)
+            # torch types a closure as returning a float; L-BFGS's returns the loss tensor, as
+            # its documentation shows.
+            self.optimizer.step(closure)  # type: ignore[arg-type]
             if self._ema is not None:
                 self._update_ema()
             return out["loss"], out["terms"]
         with autocast:
-            loss, terms = self._loss(*args)
+            loss, terms = loss_fn(*args)
         self.optimizer.zero_grad(set_to_none=True)
         self._backward(loss)
         self.optimizer.step()
@@ -1045,9 +1057,11 @@ class Trainer:
         phase's loss is the one reported as the training loss."""
         first: torch.Tensor | None = None
         all_terms: dict[str, torch.Tensor] = {}
+        phase_loss = self._phase_loss
+        assert phase_loss is not None, "_setup sets the objective before any step"
         for name, opt in self.optimizers.items():
             with autocast:
-                loss, terms = self._phase_loss(name, *args)
+                loss, terms = phase_loss(name, *args)
             opt.zero_grad(set_to_none=True)
             self._backward(loss)
             opt.step()
@@ -1154,6 +1168,7 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         try:
+            t: torch.Tensor | SparseRows | MemmapRows
             if is_row_source(x):
                 t = as_row_source(x, self.device)
             else:

@@ -282,8 +282,8 @@ def codes_over_prior(
             sel = keep[labels[keep] == cls]
             ax.scatter(codes[sel, 0], codes[sel, 1], s=3, alpha=0.7, label=str(cls))
         ax.legend(markerscale=4, fontsize=7, loc="upper right", ncol=2, framealpha=0.8)
-    ax.set_xlim(extent[0])
-    ax.set_ylim(extent[1])
+    ax.set_xlim(*extent[0])
+    ax.set_ylim(*extent[1])
     ax.set_xlabel("$z_1$")
     ax.set_ylabel("$z_2$")
     if title:
@@ -317,11 +317,12 @@ def code_histograms(
         lo = min(float(np.percentile(v, 0.5)) for v in values)
         hi = max(float(np.percentile(v, 99.5)) for v in values)
         bins = np.linspace(lo, hi, 40)
-        ax.hist(codes[:, j], bins=bins, density=True, alpha=0.6, label="codes")
+        # matplotlib's stubs omit the arrays hist's bins take (a sequence of edges)
+        ax.hist(codes[:, j], bins=bins, density=True, alpha=0.6, label="codes")  # type: ignore[arg-type]
         if prior_samples is not None:
             ax.hist(
                 np.asarray(prior_samples)[:, j],
-                bins=bins,
+                bins=bins,  # type: ignore[arg-type]
                 density=True,
                 histtype="step",
                 color="k",
