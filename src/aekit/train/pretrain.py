@@ -28,12 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import torch
 
 from aekit.models.autoencoder import Autoencoder, AutoencoderConfig
+from aekit.nn import Stack
 from aekit.rbm.dbm import DBM, DBMConfig
 from aekit.rbm.dbn import DBN, DBNConfig
 from aekit.rbm.rbm import RBM, RBMConfig
@@ -83,7 +84,23 @@ class PretrainedLayer:
     decoder_bias: np.ndarray
 
 
-LayerPretrainer = Callable[[np.ndarray, int, int, int], tuple[PretrainedLayer, np.ndarray]]
+class UnrollableLayer(Protocol):
+    """What unrolling reads of a pretrained layer: a :class:`PretrainedLayer`, or an RBM."""
+
+    @property
+    def encoder_weight(self) -> np.ndarray: ...
+    @property
+    def encoder_bias(self) -> np.ndarray: ...
+    @property
+    def decoder_weight(self) -> np.ndarray: ...
+    @property
+    def decoder_bias(self) -> np.ndarray: ...
+
+
+LayerT = TypeVar("LayerT", bound=UnrollableLayer)
+#: ``pretrainer(x, index, n_in, n_out) -> (layer, codes)``; ``LayerPretrainer[RBM]`` for one
+#: whose layers are RBMs.
+LayerPretrainer = Callable[[np.ndarray, int, int, int], tuple[LayerT, np.ndarray]]
 
 
 def layer_config(config: AutoencoderConfig, index: int) -> AutoencoderConfig:
@@ -115,7 +132,9 @@ def layer_config(config: AutoencoderConfig, index: int) -> AutoencoderConfig:
     )
 
 
-def autoencoder_pretrainer(config: AutoencoderConfig, train_config: TrainConfig) -> LayerPretrainer:
+def autoencoder_pretrainer(
+    config: AutoencoderConfig, train_config: TrainConfig
+) -> LayerPretrainer[PretrainedLayer]:
     """A layer pretrainer training a shallow (denoising) autoencoder per layer."""
 
     def pretrain(x: np.ndarray, index: int, n_in: int, n_out: int):
@@ -124,8 +143,9 @@ def autoencoder_pretrainer(config: AutoencoderConfig, train_config: TrainConfig)
         if index > 0:  # the layers above the first see codes, not images: nothing to translate
             cfg = dataclasses.replace(cfg, augment_shift=0, image_shape=None)
         Trainer(shallow, cfg).fit(x)
-        enc = shallow.encoder.linears[0]
-        dec = shallow.decoder.linears[0]
+        enc = shallow.encoder.linear_layers()[0]
+        assert isinstance(shallow.decoder, Stack)  # layer_config unties the shallow model
+        dec = shallow.decoder.linear_layers()[0]
         layer = PretrainedLayer(
             encoder_weight=enc.weight.detach().cpu().numpy(),
             encoder_bias=enc.bias.detach().cpu().numpy(),
@@ -139,7 +159,7 @@ def autoencoder_pretrainer(config: AutoencoderConfig, train_config: TrainConfig)
 
 def rbm_stack_pretrainer(
     rbm_configs: list[RBMConfig], train_overrides: dict | None = None
-) -> LayerPretrainer:
+) -> LayerPretrainer[RBM]:
     """A layer pretrainer training ``rbm_configs[k]`` for layer ``k``.
 
     Each RBM trains with the settings its unit types suggest
@@ -148,7 +168,7 @@ def rbm_stack_pretrainer(
     hidden means.
     """
 
-    def pretrain(x: np.ndarray, index: int, n_in: int, n_out: int):
+    def pretrain(x: np.ndarray, index: int, n_in: int, n_out: int) -> tuple[RBM, np.ndarray]:
         rbm_cfg = rbm_configs[index]
         assert (rbm_cfg.n_visible, rbm_cfg.n_hidden) == (n_in, n_out)
         overrides = dict(train_overrides or {})
@@ -191,7 +211,7 @@ def rbm_pretrainer(
     train_overrides: dict | None = None,
     weight_decay: float = 0.0002,
     cd_k: int = 1,
-) -> LayerPretrainer:
+) -> LayerPretrainer[RBM]:
     """RBM pretraining of an autoencoder's layers, as in Hinton & Salakhutdinov (2006).
 
     The first RBM has Gaussian visible units when ``config.likelihood`` is ``gaussian``
@@ -228,8 +248,9 @@ def train_dbn(config: DBNConfig, x: np.ndarray, train_overrides: dict | None = N
         x, config.layers, rbm_stack_pretrainer(config.rbm_configs(), train_overrides)
     )
     dbn = DBN(config)
+    stack = dbn.rbm_layers()
     for k, rbm in enumerate(rbms):
-        dbn.rbms[k].load_state_dict(rbm.state_dict())
+        stack[k].load_state_dict(rbm.state_dict())
     return dbn
 
 
@@ -273,8 +294,8 @@ def pretrain_dbm(config: DBMConfig, x: np.ndarray, train_overrides: dict | None 
 
 
 def pretrain_layers(
-    x: np.ndarray, layers: list[int], pretrainer: LayerPretrainer
-) -> list[PretrainedLayer]:
+    x: np.ndarray, layers: list[int], pretrainer: LayerPretrainer[LayerT]
+) -> list[LayerT]:
     """Greedy pretraining: layer ``k`` is trained on the codes of layer ``k - 1``."""
     out = []
     # A sparse corpus stays sparse for the bottom layer; the codes above it are dense.
