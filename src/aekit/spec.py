@@ -71,10 +71,12 @@ class DataSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
+        if not isinstance(self.name, str):
             raise TypeError(
                 f"the data name must be a string (a data set's name or a path), got {self.name!r}"
             )
+        if not self.name.strip():
+            raise ValueError("the data name is empty; give a data set's name or a file's path")
         if self.data_dir is not None and not isinstance(self.data_dir, str):
             raise TypeError(f"data_dir must be a folder path, got {self.data_dir!r}")
         if not isinstance(self.options, dict):

@@ -463,7 +463,7 @@ def image_shape_option(text: str | None, n_features: int) -> tuple[int, int] | N
 
 THREADS_OPTION = click.option(
     "--threads",
-    type=click.INT,
+    type=click.IntRange(min=1),
     default=None,
     show_default="torch's choice",
     help="CPU threads for torch. On a shared machine 1 can be several times faster than "

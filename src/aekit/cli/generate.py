@@ -23,8 +23,26 @@ from aekit.cli.common import (
 )
 from aekit.experiments.generative import write_generative_report
 from aekit.models import VAE
+from aekit.nn import physical_memory
 from aekit.viz.figures import save_figure
 from aekit.viz.generative import sample_figure
+
+#: The most images a sample grid shows; more are written to a .npy.
+MAX_GRID = 10_000
+
+
+def _check_fits(model, n_samples: int) -> None:
+    """Refuse a draw whose decoded samples (and the decoder's widest layer, alongside)
+    would not fit in this machine's memory, before drawing."""
+    widths = list(model.config.layers)
+    need, have = n_samples * (widths[0] + 2 * max(widths)) * 4, physical_memory()
+    if have and need > have // 2:
+        raise click.BadParameter(
+            f"{n_samples} samples of {widths[0]} features need about {need / 2**30:.3g} GiB "
+            f"and this machine has {have / 2**30:.3g} GiB; draw fewer (several runs with "
+            "different --seed give more)",
+            param_hint="'--n'",
+        )
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -75,6 +93,19 @@ def sample(model_dir, n_samples, out_path, image_shape, seed, label) -> None:
             f"{out_path} must end in .png (an image grid) or .npy (the array)",
             param_hint="'--out'",
         )
+    if suffix == ".png" and shape is None:
+        raise click.BadParameter(
+            f"the model's {n_features} features are not a square image; pass --image-shape "
+            "HxW or write a .npy",
+            param_hint="'--out'",
+        )
+    if suffix == ".png" and n_samples > MAX_GRID:
+        raise click.BadParameter(
+            f"a grid of {n_samples} images is too many to see (at most {MAX_GRID}); draw fewer "
+            "or write the samples to a .npy",
+            param_hint="'--n'",
+        )
+    _check_fits(model, n_samples)
     kwargs: dict[str, Any] = {"seed": seed}
     n_classes = getattr(model.config, "n_classes", 0)
     if isinstance(model, VAE) and n_classes:
@@ -90,12 +121,6 @@ def sample(model_dir, n_samples, out_path, image_shape, seed, label) -> None:
         write_array(x, out_path)
         click.echo(f"wrote {n_samples} samples of {n_features} features to {out_path}")
         return
-    if shape is None:
-        raise click.BadParameter(
-            f"the model's {n_features} features are not a square image; pass --image-shape "
-            "HxW or write a .npy",
-            param_hint="'--out'",
-        )
     save_figure(sample_figure(x, shape, title=f"{n_samples} samples (seed {seed})"), out_path)
     click.echo(f"wrote a grid of {n_samples} samples to {out_path}")
 

@@ -226,6 +226,10 @@ def train(
         spec = spec_from_command_line(params, config_file, data_name, data_dir, data_option)
     except (ValueError, TypeError, OSError) as err:
         raise setting_error(err) from None
+    if not run_dir.strip():  # Path("") is the current folder: never train into it unasked
+        raise click.BadParameter(
+            "is empty; name the run's folder, e.g. runs/first", param_hint="'--out'"
+        )
     run_path = Path(run_dir)
     callbacks = [make_logger(log_to, run_path)] if log_to else []
     if RunFolder(run_path).holds_run() and not overwrite:

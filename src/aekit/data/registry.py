@@ -520,6 +520,7 @@ def _load_idx_dirs(
             full = Dataset(name, x_train, y_train, x_test, y_test, image_shape=train_shape)
             if n_train is None and n_test is None:
                 return full
+            _check_seed(name, seed)
             return full.subset(n_train, n_test, seed=seed)
         if not folder.is_dir():
             looked.append(f"{folder} (does not exist)")
@@ -566,6 +567,26 @@ def _load_fashion_mnist(
     return _load_idx_dirs("fashion-mnist", folders, hint, n_train, n_test, seed)
 
 
+def _check_fits(name: str, n_rows: int, n_features: int) -> None:
+    """Refuse to generate a data set that would not fit in this machine's memory (float32,
+    with room for the copy training makes), before generating it."""
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    need = 2 * n_rows * n_features * 4
+    if need > have:
+        raise ValueError(
+            f"{name}: {n_rows} rows of {n_features} values need about {need / 2**30:.3g} GiB "
+            f"and this machine has {have / 2**30:.3g} GiB; ask for fewer rows"
+        )
+
+
+def _check_seed(name: str, seed: object) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"{name}: seed must be an integer >= 0, got {seed!r}")
+
+
 def _load_digits(data_dir: Path | None = None, test_size: float = 0.25, seed: int = 0) -> Dataset:
     # Imported here: scikit-learn's datasets module is slow to import and only this needs it.
     from sklearn.datasets import load_digits
@@ -573,6 +594,7 @@ def _load_digits(data_dir: Path | None = None, test_size: float = 0.25, seed: in
 
     if not isinstance(test_size, int | float) or not 0.0 < test_size < 1.0:
         raise ValueError(f"digits: test_size must lie strictly between 0 and 1, got {test_size!r}.")
+    _check_seed("digits", seed)
     digits = load_digits()
     x = digits.data.astype(np.float32) / np.float32(16.0)  # pixel counts are 0..16
     x_train, x_test, y_train, y_test = train_test_split(
@@ -589,6 +611,8 @@ def _load_curves(
     size: int = 28,
     layout: str = "paper",
 ) -> Dataset:
+    if all(isinstance(n, int) and not isinstance(n, bool) for n in (n_train, n_test, size)):
+        _check_fits("curves", n_train + n_test, size * size)
     x_train, x_test = make_curves(
         n_train=n_train, n_test=n_test, seed=seed, size=size, layout=layout
     )
@@ -603,10 +627,15 @@ def _load_file(
     mmap: bool = False,
 ) -> Dataset:
     """A user's matrix, split at random (seeded) into train and test."""
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, int | float):
+        raise ValueError(f"{str(path)!r}: test_fraction must be a number, got {test_fraction!r}.")
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(
             f"{str(path)!r}: test_fraction must lie strictly between 0 and 1, got {test_fraction}."
         )
+    _check_seed(str(path), seed)
+    if not isinstance(mmap, bool):
+        raise ValueError(f"{str(path)!r}: mmap must be true or false, got {mmap!r}.")
     loaded = _load_matrix(path, mmap=mmap, label_column=label_column, find_labels=True)
     n = len(loaded.x)
     if n < 2:

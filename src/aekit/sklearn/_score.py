@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from aekit.sklearn._outlier import outlier_offset
 from aekit.sklearn._persistence import ESTIMATOR_FILE, load_estimator, load_model
@@ -103,6 +104,8 @@ def score_file(
                 f"{data} has {x.shape[1]} columns but the model's input layer has {width}; "
                 "pass data of the width it was trained on"
             )
+        # The range training checks (a Bernoulli model's [0, 1]): scores outside it are noise.
+        model.check_data(torch.from_numpy(np.asarray(x, dtype=np.float32)), str(data))
         scores = -np.asarray(model.reconstruction_error(x), dtype=np.float64)
         offset = outlier_offset(scores, "auto")
         source = f"{type(model).__name__} reconstruction error"

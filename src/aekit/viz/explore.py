@@ -854,6 +854,10 @@ def explore_saved(
             rows = load_corpus(path)  # one corpus (CSV, class folders): load_corpus's "train"
     else:
         rows = load_dataset(data, data_dir=data_dir, **(data_options or {}))
+        # The width and range the model was trained for, as training checks them.
+        for part in (rows.x_train, rows.x_test):
+            if len(part):
+                model.check_data(torch.from_numpy(part), "the data")
     return write_explorer(model, rows, out, config, split=split)
 
 
