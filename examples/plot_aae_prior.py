@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> Path:
 
     data = load_dataset("digits")
     train = TrainConfig(
-        epochs=3 if args.quick else 200, batch_size=64, lr=1e-3, val_fraction=0.0,
+        epochs=3 if args.quick else 120, batch_size=64, lr=1e-3, val_fraction=0.0,
         progress=False,
     )  # fmt: skip
     fig = Figure(figsize=(9.0, 7.6), dpi=75)

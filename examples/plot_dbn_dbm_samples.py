@@ -17,8 +17,8 @@ the codes of the one below. They differ in what the stack means:
 
 A 64-100-200 DBN and a 64-100-200 DBM on the 8x8 digits, each sampled by 1000 Gibbs sweeps
 from random states. Left: training digits for comparison. The DBM's joint phase runs at a
-learning rate of 0.001: at 0.005 (the MNIST benchmark's rate, with 45 times more updates per
-epoch there) its samples on this small data set collapsed into one blurred digit.
+learning rate of 0.001: at 0.005 (the MNIST benchmark's rate, where an epoch has about 40
+times more updates) its samples on this small data set collapsed into one blurred digit.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> Path | None:
     torch.manual_seed(0)
     ae = Autoencoder(AutoencoderConfig(layers="784-1000-500-250-2", activation="relu"))
     train = TrainConfig(
-        epochs=1 if args.quick else 20, batch_size=100, lr=1e-3, lr_schedule="cosine",
+        epochs=1 if args.quick else 12, batch_size=100, lr=3e-3, lr_schedule="cosine",
         val_fraction=0.0, progress=False,
     )  # fmt: skip
     Trainer(ae, train).fit(x)
