@@ -131,9 +131,14 @@ def render_page(timings: dict[str, float]) -> str:
             "",
             f"`python examples/{script.name}`{clock}",
             "",
+            '<details markdown="1">',
+            f"<summary>The script: examples/{script.name}</summary>",
+            "",
             "```python",
             code.rstrip("\n"),
             "```",
+            "",
+            "</details>",
             "",
         ]
     return "\n".join(parts)
