@@ -238,15 +238,13 @@ class _BaseAutoencoderTransformer(
 
     def _hidden_sizes(self) -> list[int]:
         sizes = self.hidden_layer_sizes
-        if isinstance(sizes, Integral):
-            sizes = [sizes]
-        sizes = list(sizes)
-        if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+        widths = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        if not all(isinstance(s, Integral) and s >= 1 for s in widths):
             raise ValueError(
                 f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}; "
                 "write e.g. (64,) for one hidden layer or () for none"
             )
-        return [int(s) for s in sizes]
+        return [int(s) for s in widths]
 
     # Using the fitted model ------------------------------------------------------------------
 
@@ -430,7 +428,7 @@ _PARAMETERS_DOC = """
 """
 
 
-def _parameters_doc(cls: type) -> str:
+def _parameters_doc(cls: type[BaseEstimator]) -> str:
     """The shared parameter section, with ``cls``'s own defaults filled in."""
     defaults = {
         name: p.default

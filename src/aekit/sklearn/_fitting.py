@@ -8,6 +8,7 @@ import inspect
 import warnings
 from collections.abc import Callable
 from numbers import Integral, Real
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -17,6 +18,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from aekit.models.base import Model
 from aekit.train.trainer import OPTIMIZERS, TrainConfig, Trainer, resolve_device
+
+EstimatorT = TypeVar("EstimatorT")
 
 # The training parameters every network estimator takes, with their constraints.
 TRAINING_CONSTRAINTS: dict = {
@@ -130,7 +133,7 @@ def hidden_sizes(est) -> list[int]:
     if isinstance(sizes, Integral):
         sizes = [sizes]
     sizes = list(sizes)
-    if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+    if not all(isinstance(s, Integral) and int(s) >= 1 for s in sizes):
         raise ValueError(
             f"hidden_layer_sizes must be positive integers, got {est.hidden_layer_sizes!r}; "
             "write e.g. (64,) for one hidden layer or () for none"
@@ -144,7 +147,7 @@ def writable(x: np.ndarray) -> np.ndarray:
     return x if not isinstance(x, np.ndarray) or x.flags.writeable else x.copy()
 
 
-def fill_training_doc(cls: type) -> type:
+def fill_training_doc(cls: type[EstimatorT]) -> type[EstimatorT]:
     """Put the shared training parameters, with ``cls``'s defaults, in place of
     ``{training}`` in its docstring (which writes literal braces doubled)."""
     if cls.__doc__:  # None under python -OO

@@ -19,13 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from aekit.atomic import atomic_write_json, read_json
+from aekit.saving import load_model, save_model
 from aekit.train.trainer import resolve_device
-
-try:
-    from aekit.atomic import atomic_write_json, read_json
-    from aekit.saving import load_model, save_model
-except ImportError:  # before the split of aekit.io
-    from aekit.io import atomic_write_json, load_model, read_json, save_model
 
 __all__ = ["EstimatorSaveMixin", "load_estimator", "save_estimator"]
 

@@ -92,7 +92,9 @@ def score_file(
         offset = estimator.offset_
         source = type(estimator).__name__
     else:
-        model = load_model(_model_dir(run)).eval()
+        # A model of any registered family, taken by what it can do (Any: nn.Module's
+        # __getattr__ hides the attributes from the type checker).
+        model: Any = load_model(_model_dir(run)).eval()
         if not hasattr(model, "reconstruction_error"):
             raise ValueError(
                 f"{run} holds a {type(model).__name__}, which has no reconstruction error to "
