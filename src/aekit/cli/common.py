@@ -79,6 +79,9 @@ def user_errors(fn: Callable) -> Callable:
                 return fn(*args, **kwargs)
         except click.ClickException:
             raise
+        except BrokenPipeError:  # `aekit encode ... | head` closed the pipe: not an error
+            _quiet_stdout()
+            sys.exit(0)
         except ConfigError as err:
             raise setting_error(err) from None
         except (
@@ -92,6 +95,15 @@ def user_errors(fn: Callable) -> Callable:
             raise click.ClickException(one_line(err)) from None
 
     return wrapper
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's flush at exit meets no closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture)
+        pass
 
 
 @contextlib.contextmanager
