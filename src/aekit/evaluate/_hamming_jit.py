@@ -3,6 +3,9 @@
 Imported only on first use, so ``import aekit`` does not pay for importing numba.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
@@ -10,7 +13,13 @@ from numba.extending import intrinsic
 from aekit.evaluate.hamming_kernel import BLOCK_ROWS, GROUP_BYTES, QUERY_GROUP
 
 
-@intrinsic
+def _kernel_intrinsic(typing_fn: Callable[..., Any]) -> Callable[..., Any]:
+    """numba's ``intrinsic``, typed as a kernel calls it: with the arguments after the typing
+    context (numba's stubs give it the typing function's signature, context included)."""
+    return intrinsic(typing_fn)
+
+
+@_kernel_intrinsic
 def _popcount(typingctx, x):
     def codegen(context, builder, sig, args):
         return builder.ctpop(args[0])
@@ -18,7 +27,7 @@ def _popcount(typingctx, x):
     return x(x), codegen
 
 
-@intrinsic
+@_kernel_intrinsic
 def _trailing_zeros(typingctx, x):
     def codegen(context, builder, sig, args):
         return builder.cttz(args[0], context.get_constant(types.boolean, False))

@@ -91,7 +91,8 @@ class HammingIndex:
         edges = np.linspace(0, n_bits, self.n_tables + 1).round().astype(int)
         self._spans = list(zip(edges[:-1], edges[1:]))
         self._packed = pack_bits(codes)  # (n, ceil(n_bits / 8)) for exact distances
-        self._scan_words = None  # the compiled scan's database layout, made on first scan
+        # The compiled scan's database layout, made on first scan.
+        self._scan_words: np.ndarray | None = None
         self._tables = []
         self._keys: list[np.ndarray] = []
         for lo, hi in self._spans:
@@ -150,7 +151,8 @@ class HammingIndex:
         active = np.arange(n_q)
         # Candidate (query, document, distance) triples found so far for the active queries;
         # each pair is kept once, at the first (radius, table) that finds it.
-        cand = tuple(np.zeros(0, dtype=np.int64) for _ in range(3))
+        cand_q, cand_d, cand_dist = (np.zeros(0, dtype=np.int64) for _ in range(3))
+        cand = (cand_q, cand_d, cand_dist)
         probes = 0
         for rho in range(max(hi - lo for lo, hi in self._spans) + 1):
             found = [cand]
@@ -158,7 +160,8 @@ class HammingIndex:
                 pairs, n_masks = self._new_pairs(j, rho, q_keys, q_packed, active)
                 found += pairs
                 probes += n_masks
-            cand = tuple(np.concatenate(parts) for parts in zip(*found))
+            cand_q, cand_d, cand_dist = (np.concatenate(parts) for parts in zip(*found))
+            cand = (cand_q, cand_d, cand_dist)
             radius = m * (rho + 1) - 1  # every document this close has been found
             active, cand = _answer(cand, radius, active, k, out_idx, out_dist)
             if len(active) == 0:

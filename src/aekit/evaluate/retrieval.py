@@ -180,7 +180,7 @@ def hamming_distances(a_packed: np.ndarray, b_packed: np.ndarray) -> np.ndarray:
     return out
 
 
-def _distance_dtype(n_bytes: int) -> type:
+def _distance_dtype(n_bytes: int) -> type[np.unsignedinteger]:
     if 8 * n_bytes <= 255:
         return np.uint8
     return np.uint16 if 8 * n_bytes <= 65_535 else np.uint32
