@@ -117,10 +117,26 @@ def _argmax_step(pxy, px, sup_ptr, sup_idx, labels, qt, qty, count, beta, out):
 
 @njit(cache=True)
 def _merge_delta(qt, qty, i, j, beta, cost_i, cost_j):
-    h = 0.0
-    for y in range(qty.shape[1]):
-        h += _entr(qty[i, y] + qty[j, y])
-    return (1.0 - beta) * _entr(qt[i] + qt[j]) + beta * h - cost_i - cost_j
+    """The change of cost if clusters i and j merged, or +inf where a cheap bound says > 0.
+
+    The change is ``(q_i + q_j) [beta JS_pi(p_i, p_j) - h(pi)]`` (nats) for the Jensen-Shannon
+    divergence of the two clusters' q(y|t) with weights ``pi = q_i / (q_i + q_j)`` and the
+    binary entropy h. Pinsker's inequality on both halves of JS gives ``JS_pi >= pi (1 - pi)
+    ||p_i - p_j||_1^2 / 2``, which costs no logarithm: pairs it rules out are not priced.
+    """
+    n_y = qty.shape[1]
+    total = qt[i] + qt[j]
+    w = qt[i] / total
+    h = _entr(w) + _entr(1.0 - w)
+    l1 = 0.0
+    for y in range(n_y):
+        l1 += abs(qty[i, y] / qt[i] - qty[j, y] / qt[j])
+    if beta * 0.5 * w * (1.0 - w) * l1 * l1 > h * (1.0 + 1e-9) + 1e-15:
+        return np.inf
+    joint = 0.0
+    for y in range(n_y):
+        joint += _entr(qty[i, y] + qty[j, y])
+    return (1.0 - beta) * _entr(total) + beta * joint - cost_i - cost_j
 
 
 @njit(cache=True)
@@ -190,24 +206,56 @@ def _merges(qt, qty, count, cost, labels, beta):
 
 
 @njit(cache=True)
+def _refresh(qty, t, log_q, inv_q, entr_q):
+    """The per-entry tables of cluster t that price moves: ln q(t, y), 1 / q(t, y), entr."""
+    for y in range(qty.shape[1]):
+        q = qty[t, y]
+        if q > 0.0:
+            log_q[t, y] = np.log(q)
+            inv_q[t, y] = 1.0 / q
+            entr_q[t, y] = -q * log_q[t, y]
+        else:
+            log_q[t, y] = 0.0
+            inv_q[t, y] = 0.0
+            entr_q[t, y] = 0.0
+
+
+@njit(cache=True)
 def _moves(pxy, px, sup_ptr, sup_idx, qt, qty, count, cost, labels, beta, max_clusters):
-    """One pass over x, moving each to its best cluster when that lowers the cost."""
+    """One pass over x, moving each to its best cluster when that lowers the cost. Returns how
+    many moved.
+
+    Putting x into cluster t changes ``beta sum_y entr(q(t, y))`` by ``beta sum_y [entr(q +
+    p) - entr(q)]`` over the y with ``p = p(x, y) > 0``; by concavity each term is at least
+    ``p (-ln(q + p) - 1) >= p (-ln q - p / q - 1)`` (exactly ``entr(p)`` where q = 0), a bound
+    from cached tables without a logarithm. Clusters whose bound cannot beat the best move so
+    far are not priced exactly.
+    """
     n_x = len(px)
     n_t = len(qt)
+    n_y = qty.shape[1]
+    log_q = np.empty((n_t, n_y))
+    inv_q = np.empty((n_t, n_y))
+    entr_q = np.empty((n_t, n_y))
+    for t in range(n_t):
+        if count[t] > 0:
+            _refresh(qty, t, log_q, inv_q, entr_q)
     moved = 0
     for x in range(n_x):
         a = labels[x]
         p = px[x]
+        lo, hi = sup_ptr[x], sup_ptr[x + 1]
         # The cost of cluster a without x (zero when x is its only member).
         if count[a] == 1:
             out = -cost[a]
         else:
             h = 0.0
-            for k in range(sup_ptr[x], sup_ptr[x + 1]):
+            for k in range(lo, hi):
                 y = sup_idx[k]
-                h += _entr(max(qty[a, y] - pxy[x, y], 0.0)) - _entr(qty[a, y])
+                h += _entr(max(qty[a, y] - pxy[x, y], 0.0)) - entr_q[a, y]
             out = (1.0 - beta) * (_entr(max(qt[a] - p, 0.0)) - _entr(qt[a])) + beta * h
-        best, arg = np.inf, -1
+        # Only changes that lower the cost by more than the threshold count.
+        best, arg = -GAIN * max(1.0, beta) - out, -1
         n_used = 0
         empty = -1
         for t in range(n_t):
@@ -218,26 +266,37 @@ def _moves(pxy, px, sup_ptr, sup_idx, qt, qty, count, cost, labels, beta, max_cl
             n_used += 1
             if t == a:
                 continue
-            h = 0.0
-            for k in range(sup_ptr[x], sup_ptr[x + 1]):
+            d = (1.0 - beta) * (_entr(qt[t] + p) - _entr(qt[t]))
+            bound = 0.0
+            for k in range(lo, hi):
                 y = sup_idx[k]
-                h += _entr(qty[t, y] + pxy[x, y]) - _entr(qty[t, y])
-            d = (1.0 - beta) * (_entr(qt[t] + p) - _entr(qt[t])) + beta * h
+                v = pxy[x, y]
+                if qty[t, y] > 0.0:
+                    bound += v * (-log_q[t, y] - v * inv_q[t, y] - 1.0)
+                else:
+                    bound += _entr(v)
+            if d + beta * bound >= best:
+                continue
+            h = 0.0
+            for k in range(lo, hi):
+                y = sup_idx[k]
+                h += _entr(qty[t, y] + pxy[x, y]) - entr_q[t, y]
+            d += beta * h
             if d < best:
                 best, arg = d, t
         if count[a] > 1 and empty >= 0 and n_used < max_clusters:
             h = 0.0
-            for k in range(sup_ptr[x], sup_ptr[x + 1]):
+            for k in range(lo, hi):
                 h += _entr(pxy[x, sup_idx[k]])
             d = (1.0 - beta) * _entr(p) + beta * h
             if d < best:
                 best, arg = d, empty
-        if arg < 0 or not out + best < -GAIN * max(1.0, beta):
+        if arg < 0:
             continue
         # Move x from a to arg.
         qt[a] = max(qt[a] - p, 0.0)
         qt[arg] += p
-        for k in range(sup_ptr[x], sup_ptr[x + 1]):
+        for k in range(lo, hi):
             y = sup_idx[k]
             qty[a, y] = max(qty[a, y] - pxy[x, y], 0.0)
             qty[arg, y] += pxy[x, y]
@@ -245,24 +304,87 @@ def _moves(pxy, px, sup_ptr, sup_idx, qt, qty, count, cost, labels, beta, max_cl
         count[arg] += 1
         if count[a] == 0:
             qt[a] = 0.0
-            for y in range(qty.shape[1]):
+            for y in range(n_y):
                 qty[a, y] = 0.0
         labels[x] = arg
         cost[a] = _cluster_cost(qt, qty, a, beta) if count[a] > 0 else 0.0
         cost[arg] = _cluster_cost(qt, qty, arg, beta)
+        _refresh(qty, a, log_q, inv_q, entr_q)
+        _refresh(qty, arg, log_q, inv_q, entr_q)
         moved += 1
     return moved
 
 
 @njit(cache=True)
-def solve(pxy, px, sup_ptr, sup_idx, labels, max_clusters, beta, max_iter):
-    """DIB from starting labels: argmax steps while they help, then exact merges and moves.
+def _local_search(pxy, px, sup_ptr, sup_idx, labels, max_clusters, beta, max_iter):
+    """Merges, then a pass of moves, until neither changes anything (or max_iter rounds).
+    Returns the rounds taken, whether it converged, and the cost (nats, up to a constant)."""
+    n_x = len(px)
+    _compact(labels, n_x)
+    # Room for up to n_x clusters: moves may open new singletons.
+    qt, qty, count = _totals(pxy, px, labels, n_x)
+    cost = np.zeros(n_x)
+    n_iter = 0
+    converged = False
+    while n_iter < max_iter:
+        n_iter += 1
+        for t in range(n_x):
+            cost[t] = _cluster_cost(qt, qty, t, beta) if count[t] > 0 else 0.0
+        changed = _merges(qt, qty, count, cost, labels, beta)
+        changed += _moves(
+            pxy, px, sup_ptr, sup_idx, qt, qty, count, cost, labels, beta, max_clusters
+        )
+        # Fresh totals: many small updates add rounding to the running sums.
+        qt, qty, count = _totals(pxy, px, labels, n_x)
+        if changed == 0:
+            converged = True
+            break
+    return n_iter, converged, _total_cost(qt, qty, count, beta)
+
+
+@njit(cache=True)
+def _kick(labels, max_clusters):
+    """Move a random part of a random cluster (of two or more members) to another cluster or
+    to a new one. Returns False when every cluster is a singleton."""
+    n_x = len(labels)
+    k = _compact(labels, n_x)
+    count = np.zeros(k, dtype=np.int64)
+    for x in range(n_x):
+        count[labels[x]] += 1
+    crowded = np.flatnonzero(count >= 2)
+    if len(crowded) == 0:
+        return False
+    # numba's random numbers are the legacy np.random API (seeded in solve).
+    source = crowded[np.random.randint(len(crowded))]  # noqa: NPY002
+    n_targets = k if k < max_clusters else k - 1  # k means a new cluster
+    target = np.random.randint(n_targets)  # noqa: NPY002
+    if target >= source:
+        target += 1  # any cluster but the source
+    members = np.flatnonzero(labels == source)
+    moved = 0
+    for x in members:
+        if np.random.random() < 0.5:  # noqa: NPY002
+            labels[x] = target
+            moved += 1
+    if moved == 0:
+        labels[members[0]] = target
+    elif moved == len(members):
+        labels[members[0]] = source
+    return True
+
+
+@njit(cache=True)
+def solve(pxy, px, sup_ptr, sup_idx, labels, max_clusters, beta, max_iter, n_kicks, seed):
+    """DIB from starting labels: argmax steps while they help, exact merges and moves, kicks.
 
     Parameters are the problem's p(x, y) (n_x, n_y) and p(x) restricted to p(x) > 0, the
     support of each row of p(x, y) in CSR form (``sup_idx[sup_ptr[x]:sup_ptr[x + 1]]``), the
-    starting labels (int64, values < n_x, modified in place), the most clusters allowed, beta
-    and the most rounds (argmax steps plus local-search rounds). Returns the labels renumbered
-    to 0..k-1, the rounds taken and whether the search ended before ``max_iter``.
+    starting labels (int64, values < n_x, modified in place), the most clusters allowed, beta,
+    the most rounds (argmax steps plus local-search rounds), and the number of kicks and their
+    seed. A kick moves a random half of a random cluster elsewhere and searches again from
+    there, keeping the result if it costs less (an iterated local search: single moves and
+    merges cannot move a group of x together). Returns the labels renumbered to 0..k-1, the
+    rounds taken and whether the first search ended before ``max_iter``.
     """
     n_x = len(px)
     n_t = _compact(labels, n_x)
@@ -281,25 +403,19 @@ def solve(pxy, px, sup_ptr, sup_idx, labels, max_clusters, beta, max_iter):
             break
         labels[:] = proposal
         qt, qty, count, current = qt2, qty2, count2, cost2
-    # The local search may open new singleton clusters: room for up to n_x of them.
-    n_t = _compact(labels, n_x)
-    qt, qty, count = _totals(pxy, px, labels, n_x)
-    cost = np.zeros(n_x)
-    for t in range(n_t):
-        cost[t] = _cluster_cost(qt, qty, t, beta)
-    converged = False
-    while n_iter < max_iter:
-        n_iter += 1
-        changed = _merges(qt, qty, count, cost, labels, beta)
-        changed += _moves(
-            pxy, px, sup_ptr, sup_idx, qt, qty, count, cost, labels, beta, max_clusters
-        )
-        # Fresh totals: many small updates add rounding to the running sums.
-        qt, qty, count = _totals(pxy, px, labels, n_x)
-        for t in range(n_x):
-            cost[t] = _cluster_cost(qt, qty, t, beta) if count[t] > 0 else 0.0
-        if changed == 0:
-            converged = True
+    rounds, converged, best = _local_search(
+        pxy, px, sup_ptr, sup_idx, labels, max_clusters, beta, max_iter - n_iter
+    )
+    n_iter += rounds
+    np.random.seed(seed)  # noqa: NPY002
+    trial = labels.copy()
+    for _ in range(n_kicks):
+        trial[:] = labels
+        if not _kick(trial, max_clusters):
             break
+        _, _, cost = _local_search(pxy, px, sup_ptr, sup_idx, trial, max_clusters, beta, max_iter)
+        if cost < best - GAIN * max(1.0, beta):
+            labels[:] = trial
+            best = cost
     _compact(labels, n_x)
     return labels, n_iter, converged
