@@ -78,12 +78,10 @@ def on_page_markdown(markdown, page, config, files):
             if new:
                 return opening + new + closing
             shown = (source.parent / target.partition("#")[0]).resolve().relative_to(root)
+            path = f"`{shown.as_posix()}`"
             text = opening[1:-2] if not opening.startswith("!") else opening[2:-2]
-            return (
-                f"{text} (`{shown.as_posix()}`)"
-                if text.strip("`") != shown.as_posix()
-                else (f"`{shown.as_posix()}`")
-            )
+            same = text.strip("`").rstrip("/") == shown.as_posix()
+            return path if same else f"{text} ({path})"
 
         out.append(LINK.sub(replace, line))
     return "".join(out)
