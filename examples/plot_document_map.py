@@ -48,13 +48,13 @@ def main(argv: list[str] | None = None) -> Path | None:
     args = parser.parse_args(argv)
 
     root = data_dir()  # $AEKIT_DATA_DIR, or None
-    if root is None or not (root / "20news-bydate.tar.gz").is_file():
-        print(
-            "skipped: 20 Newsgroups not found; set AEKIT_DATA_DIR to the folder holding "
-            "20news-bydate.tar.gz"
-        )
+    try:
+        if root is None:
+            raise FileNotFoundError("AEKIT_DATA_DIR is not set")
+        train = load_20newsgroups(root, "train", categories=GROUPS)
+    except (FileNotFoundError, ValueError) as err:  # the archive or its folders, absent or bad
+        print(f"skipped: 20 Newsgroups: {err} (AEKIT_DATA_DIR names the folder that holds it)")
         return None
-    train = load_20newsgroups(root, "train", categories=GROUPS)
     test = load_20newsgroups(root, "test", categories=GROUPS)
     bow = BagOfWords(max_features=2000).fit(train.texts)
     x, x_test = bow.transform(train.texts), bow.transform(test.texts)  # sparse counts
