@@ -76,6 +76,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 import torch
@@ -128,11 +129,19 @@ class RetrievalCurve:
             raise ValueError(f"k must lie in 1..{n} (the documents a query can retrieve)")
         return k_arr - 1
 
+    @overload
+    def precision_at(self, k: int) -> float: ...
+    @overload
+    def precision_at(self, k: np.ndarray) -> float | np.ndarray: ...
     def precision_at(self, k: int | np.ndarray) -> float | np.ndarray:
         """Mean precision after retrieving ``k`` documents (an int, or an array of them)."""
         out = self.precision[self._index(k)]
         return float(out) if np.ndim(out) == 0 else out
 
+    @overload
+    def recall_at(self, k: int) -> float: ...
+    @overload
+    def recall_at(self, k: np.ndarray) -> float | np.ndarray: ...
     def recall_at(self, k: int | np.ndarray) -> float | np.ndarray:
         """Mean recall after retrieving ``k`` documents (an int, or an array of them)."""
         out = self.recall[self._index(k)]

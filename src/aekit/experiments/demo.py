@@ -241,6 +241,7 @@ def _figures(out_dir: Path, outcomes: dict[str, dict[str, Any]]) -> list[Section
 def _reconstructions_section(out_dir: Path, name: str, out: dict[str, Any]) -> Section:
     """Test images above their reconstructions by each method (the paper's Fig. 2A)."""
     data: Dataset = out["data"]
+    assert data.image_shape is not None  # _figures shows images only
     code = out["methods"]["autoencoder"]["code_size"]
     errors = {m: e["test_error"] for m, e in out["methods"].items()}
     fig = reconstruction_grid(

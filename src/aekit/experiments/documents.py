@@ -57,7 +57,7 @@ from aekit.experiments.stages import (
 )
 from aekit.models import DocumentAutoencoder, DocumentAutoencoderConfig
 from aekit.models.document import rescale_documents
-from aekit.saving import load_model
+from aekit.nn import parse_layers
 from aekit.train import TrainConfig, Trainer
 from aekit.viz import Section, code_scatter, learning_curves
 from aekit.viz.explore import write_explorer
@@ -154,7 +154,7 @@ def _train_model(
 ) -> tuple[DocumentAutoencoder, list[dict], float]:
     """Pretrain (shared bottom RBMs, a top RBM of this model's own), unroll, fine-tune."""
     model_dir = out / name.replace(" ", "-") / "model"
-    layers = f"{s['n_words']}-{s['hidden']}-{code_dim}"
+    layers = parse_layers(f"{s['n_words']}-{s['hidden']}-{code_dim}")
     cfg = DocumentAutoencoderConfig(layers=layers, code=code, vocabulary=vocabulary)
     # The saved model marks the stage done; its records and stage clock are written before it,
     # so a stage cut off between the writes is trained again (resuming its checkpoint).
@@ -162,7 +162,7 @@ def _train_model(
     if all(p.is_file() for p in (model_dir / "config.json", records_file, ledger)):
         _log(f"{name}: loaded from {model_dir}")
         fix = f"delete {model_dir.parent} and run again to retrain {name}"
-        model = load_model(model_dir)
+        model = DocumentAutoencoder.load(model_dir)
         return model, read_json(records_file, fix=fix), read_json(ledger, fix=fix)["train_s"]
     clock: dict[str, float] = {}
     # Summed over every process that worked on this model (a resumed run included).
@@ -243,7 +243,7 @@ def run_documents(
     ``overrides`` replaces any of the settings in ``FULL`` / ``QUICK`` (e.g. a smaller
     vocabulary and network for a test corpus).
     """
-    s = dict(QUICK if quick else FULL)
+    s: dict[str, Any] = dict(QUICK if quick else FULL)
     unknown = set(overrides or {}) - set(s)
     if unknown:
         raise ValueError(f"unknown settings {sorted(unknown)}; choose from {sorted(s)}")
@@ -254,8 +254,9 @@ def run_documents(
 
     feats = _features(out / "features", data_dir, s["n_words"])
     meta = feats["meta"]
-    x_train, y_train, _ = _subset(*feats["train"], s["n_train"], seed)
-    x_test, y_test, _ = _subset(*feats["test"], s["n_test"], seed + 1)
+    (x_train, y_train, idx_train), (x_test, y_test, idx_test) = feats["train"], feats["test"]
+    x_train, y_train, _ = _subset(x_train, y_train, idx_train, s["n_train"], seed)
+    x_test, y_test, _ = _subset(x_test, y_test, idx_test, s["n_test"], seed + 1)
     _log(
         f"{x_train.shape[0]} train and {x_test.shape[0]} test posts, {x_train.shape[1]} words "
         f"(dropped as empty: {feats['train_dropped']} train, {feats['test_dropped']} test)"

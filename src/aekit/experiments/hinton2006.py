@@ -294,7 +294,7 @@ def run_experiment(
     x_show, recon, codes_2d = _autoencoder_results(run, deep, pre_err, results["methods"])
     _baseline_results(run, x_show, results["methods"], recon, codes_2d)
     scratch_records = _ablation(run, results["methods"]) if ablation else None
-    if codes_2d:
+    if codes_2d and run.data.y_test is not None:  # the maps are scored by their labels
         results["knn_accuracy_2d"] = _knn_2d(codes_2d, run.data.y_test, seed)
     results["timings_s"] = run.timings
     results["checks"] = _checks(name, results)
@@ -322,7 +322,7 @@ def _pretrain_and_finetune(run: _Run, reuse: Path | None) -> tuple[Autoencoder, 
     straight after unrolling, and its fine-tuning records."""
     exp, x_train, x_test = run.exp, run.data.x_train, run.data.x_test
     dbn = DBNConfig(
-        layers=exp.layers,
+        layers=parse_layers(exp.layers),
         visible="gaussian" if exp.likelihood == "gaussian" else "bernoulli",
         top_hidden="gaussian",
         weight_decay=0.0002,

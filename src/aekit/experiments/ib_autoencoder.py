@@ -90,6 +90,8 @@ def noisy(x: np.ndarray, std: float, seed: int) -> np.ndarray:
 
 def evaluate_codes(model, ds: Dataset, s: IBStudySettings) -> dict[str, float]:
     """Probe accuracies, noise robustness and reconstruction error on the test set."""
+    if ds.y_train is None or ds.y_test is None:
+        raise ValueError(f"{ds.name} has no labels; the codes are probed by predicting them")
     rng = np.random.default_rng(s.seed)
     n_probe = min(s.n_probe_train, len(ds.x_train))
     probe_idx = rng.choice(len(ds.x_train), n_probe, replace=False)

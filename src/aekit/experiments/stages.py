@@ -146,13 +146,17 @@ def pretrain_rbms(
         done = out / f"rbm-{k}"
         other = reuse / f"rbm-{k}" if reuse is not None else None
         lending = (
-            lending and (other / "config.json").is_file() and load_model(other).config == rbm_cfg
+            lending
+            and other is not None
+            and (other / "config.json").is_file()
+            and load_model(other).config == rbm_cfg
         )
         if lending and not (done / "config.json").is_file():
+            assert other is not None  # lending: another run's layer
             _copy_layer(other, out, k)
             log(f"RBM {k} ({rbm_cfg.n_visible}-{rbm_cfg.n_hidden}) reused from {other}")
         if (done / "config.json").is_file():
-            rbm = load_model(done)
+            rbm = RBM.load(done)
             log(f"RBM {k} ({rbm_cfg.n_visible}-{rbm_cfg.n_hidden}) loaded from {done}")
         else:
             log(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -231,7 +231,7 @@ class Model(nn.Module):
         return {}
 
     @classmethod
-    def load(cls, path: str | Path, map_location: str | torch.device = "cpu"):
+    def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> Self:
         """Load a model saved with :meth:`save`; raises if it is another model type."""
         model = load_model(path, map_location)
         if not isinstance(model, cls):
