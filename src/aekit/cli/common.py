@@ -306,7 +306,7 @@ def load_rows(
     return np.concatenate([ds.x_train, ds.x_test]), labels
 
 
-def check_width(x: np.ndarray, model, what: str = "'--data'") -> None:
+def check_width(x: np.ndarray | MemmapRows, model, what: str = "'--data'") -> None:
     n_in = model.config.layers[0]
     if x.shape[1] != n_in:
         raise click.BadParameter(
@@ -395,7 +395,7 @@ def apply_to_file(method: Callable, x, path: str | None, y: np.ndarray | None = 
     """``method(x)`` (``method(x, y=y)`` with labels), written chunk by chunk into ``path``
     when it is a ``.npy``: the returned array is then a read-only memmap of the file.
 
-    The chunks (about 16 MB of input rows each) are written with plain writes, not through a
+    The chunks (about 4 MB of input rows each) are written with plain writes, not through a
     memory map, so the output never counts in the resident set, and go to a file beside
     ``path`` that replaces it at the end: an interrupted run leaves no half-written output,
     and ``path`` may even be the input being read.
@@ -405,7 +405,7 @@ def apply_to_file(method: Callable, x, path: str | None, y: np.ndarray | None = 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    step = max(1, (16 << 20) // (4 * max(1, x.shape[1])))
+    step = max(1, (4 << 20) // (4 * max(1, x.shape[1])))
     try:
         with open(partial, "wb") as f:
             for start in range(0, len(x), step):
@@ -414,8 +414,8 @@ def apply_to_file(method: Callable, x, path: str | None, y: np.ndarray | None = 
                 args = {} if y is None else {"y": y[start : start + step]}
                 out = np.ascontiguousarray(method(xb, **args), dtype="<f4")
                 if start == 0:
-                    header = {"descr": "<f4", "fortran_order": False, "shape": (len(x),)}
-                    header["shape"] += out.shape[1:]
+                    shape = (len(x), *out.shape[1:])
+                    header = {"descr": "<f4", "fortran_order": False, "shape": shape}
                     np.lib.format.write_array_header_1_0(f, header)
                 f.write(out.data)
         os.replace(partial, target)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from aekit.config import check_fields, param
+from aekit.config import ConfigError, check_fields, param
 from aekit.likelihoods import LIKELIHOODS, get_likelihood
 from aekit.models.base import EncoderDecoder, check_input_width
 from aekit.nn import (
@@ -120,9 +120,15 @@ class AutoencoderConfig:
         if self.sparsity_weight > 0 and not {"logistic", "sigmoid"} & set(
             self.encoder_activations()
         ):
-            raise ValueError(
-                "the KL sparsity penalty needs logistic encoder units (activations in (0, 1)); "
-                "set activation='logistic' or code_activation='logistic'"
+            raise ConfigError(
+                "sparsity_weight",
+                "(the KL sparsity penalty) needs logistic encoder units (activations in (0, 1)); "
+                "set {activation} or {code_activation}",
+                "AutoencoderConfig",
+                mentions={
+                    "activation": ("activation", "logistic"),
+                    "code_activation": ("code_activation", "logistic"),
+                },
             )
         if self.contractive_method not in CONTRACTIVE_METHODS:
             raise ValueError(
@@ -130,9 +136,16 @@ class AutoencoderConfig:
                 f"choose one of {list(CONTRACTIVE_METHODS)}"
             )
         if self.contractive_method == "closed" and not self._closed_form_ok():
-            raise ValueError(
-                "contractive_method='closed' needs a one-layer encoder with a logistic code "
-                "(layers like '784-100', code_activation='logistic'); use 'exact' or 'projection'"
+            raise ConfigError(
+                "",
+                "{closed} needs a one-layer encoder with a logistic code (layers like '784-100', "
+                "{logistic}); use {exact} or {projection}",
+                mentions={
+                    "closed": ("contractive_method", "closed"),
+                    "logistic": ("code_activation", "logistic"),
+                    "exact": ("contractive_method", "exact"),
+                    "projection": ("contractive_method", "projection"),
+                },
             )
         if self.contractive_projections < 1:
             raise ValueError("contractive_projections must be >= 1")

@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from aekit.config import check_fields, param
+from aekit.config import ConfigError, check_fields, param
 from aekit.latent import (
     LOG_VAR_RANGE,
     GaussianCode,
@@ -130,9 +130,15 @@ class VAEConfig:
                 "conditional VAE"
             )
         if self.binarize and self.likelihood != "bernoulli":
-            raise ValueError(
-                "binarize=True samples binary data for a Bernoulli decoder; use "
-                "likelihood='bernoulli' or binarize=False"
+            raise ConfigError(
+                "",
+                "{binarize} samples binary data for a Bernoulli decoder; use {bernoulli} or "
+                "{no_binarize}",
+                mentions={
+                    "binarize": ("binarize", True),
+                    "bernoulli": ("likelihood", "bernoulli"),
+                    "no_binarize": ("binarize", False),
+                },
             )
 
     @property
