@@ -5,8 +5,8 @@ folder that lies about its size, a setting out of range) and the words its error
 Each outcome is counted as one of
 
 - ``clear``: exit code 1 or 2, exactly one ``Error:`` line, the last, containing the words, no
-  private function name or Python internals in it (or, for an estimator, a ``ValueError``,
-  ``TypeError`` or ``FileNotFoundError`` containing the words);
+  private function name, Python internals or Python spelling of a setting in it (or, for an
+  estimator, a ``ValueError``, ``TypeError`` or ``FileNotFoundError`` containing the words);
 - ``unclear``: refused, but not in one clear line;
 - ``traceback``: any other exception, or a traceback in the output;
 - ``silently wrong``: exit code 0 (no exception) where the input must be refused;
@@ -49,6 +49,9 @@ LEAKS = re.compile(
     r"\b_\w+\(\)|unexpected keyword argument|positional argument|\[Errno|Traceback|"
     r"object has no attribute|NoneType"
 )
+# A setting in Python's spelling (likelihood='gaussian', binarize=True) in a command's error,
+# where the command line spells it --likelihood gaussian, --binarize.
+PYTHON_SPELLING = re.compile(r"\b[a-z]+_?[a-z_]*=('[^']*'|True|False)")
 
 
 @dataclass
@@ -87,6 +90,7 @@ def cli_outcome(runner: CliRunner, case: Case) -> tuple[str, str]:
         and errors[0] == lines[-1]
         and case.words in errors[0]
         and not LEAKS.search(errors[0])
+        and not PYTHON_SPELLING.search(errors[0])
     )
     return ("clear" if ok else "unclear"), text
 
@@ -235,6 +239,18 @@ def cli_cases(f: dict[str, Path], r: dict[str, Path], tmp: Path) -> dict[str, li
         Case([*train, *good, "--model", "vae", "--sparsity-weight", "1"], "--sparsity-weight"),
         Case([*train, *good, "--model", "vib"], "labels"),
         Case([*train, *good, "--conditional"], "--conditional"),
+        Case(
+            [*train, *good, "--sparsity-weight", "1", "--activation", "relu"],
+            "--activation logistic",
+        ),
+        Case(
+            [*train, *good, "--contractive-method", "closed", "--contractive-weight", "1"],
+            "--contractive-method exact",
+        ),
+        Case(
+            [*train, *good, "--model", "vae", "--binarize", "--likelihood", "gaussian"],
+            "--no-binarize",
+        ),
         Case([*train, *good, "--device", "tpu"], "tpu"),
         Case([*train, *good, "--data-option", "nokey"], "KEY=VALUE"),
         Case([*train, *good, "--data-option", "n_train=5"], "test_fraction"),

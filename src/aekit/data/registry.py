@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .curves import LAYOUTS as CURVE_LAYOUTS
 from .curves import make_curves
 from .faces import make_faces25, read_olivetti
 from .files import SUPPORTED_SUFFIXES, _load_matrix
@@ -504,8 +505,9 @@ def _load_idx_dirs(
     keep seeded random subsets (:meth:`Dataset.subset`)."""
     looked = []
     for folder in folders:
-        files = {part: _idx_file(folder, stem) for part, stem in _IDX_NAMES.items()}
-        missing = [_IDX_NAMES[part] for part, f in files.items() if f is None]
+        found = {part: _idx_file(folder, stem) for part, stem in _IDX_NAMES.items()}
+        files = {part: f for part, f in found.items() if f is not None}
+        missing = [_IDX_NAMES[part] for part in found if part not in files]
         if not missing:
             x_train, train_shape = _read_images(files["train_images"])
             y_train = _read_labels(files["train_labels"], files["train_images"], len(x_train))
@@ -611,6 +613,11 @@ def _load_curves(
     size: int = 28,
     layout: str = "paper",
 ) -> Dataset:
+    if layout not in CURVE_LAYOUTS:
+        raise ValueError(
+            f"curves: layout must be one of {', '.join(CURVE_LAYOUTS)} ('paper' for the "
+            f"paper's curves, 'free' for points anywhere in any order), got {layout!r}"
+        )
     if all(isinstance(n, int) and not isinstance(n, bool) for n in (n_train, n_test, size)):
         _check_fits("curves", n_train + n_test, size * size)
     x_train, x_test = make_curves(
