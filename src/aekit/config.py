@@ -180,9 +180,14 @@ def _scalar_kind(hint: Any) -> tuple[type | None, bool]:
     return (hint if hint in SCALARS else None), False
 
 
-@cache
 def field_specs(cls: type) -> dict[str, FieldSpec]:
     """Every field of config dataclass ``cls``, in order, with its type, bounds and help."""
+    # Through a plain function: mypy takes a type[Any] argument for unhashable, a cache key.
+    return _field_specs(cls)
+
+
+@cache
+def _field_specs(cls: type) -> dict[str, FieldSpec]:
     hints = typing.get_type_hints(cls)
     helps = field_help(cls)
     out = {}
@@ -284,8 +289,7 @@ def check_value(config: Any, spec: FieldSpec, value: Any) -> Any:
 def check_fields(config: Any) -> None:
     """Check every scalar field of dataclass ``config`` against its type and bounds (and store
     numpy scalars as plain Python values, so the config is JSON-ready). Raises ConfigError."""
-    cls: type = type(config)  # as type: mypy takes type[Any] for unhashable, a cache key
-    for name, spec in field_specs(cls).items():
+    for name, spec in field_specs(type(config)).items():
         value = getattr(config, name)
         checked = check_value(config, spec, value)
         if checked is not value:

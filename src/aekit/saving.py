@@ -10,7 +10,7 @@ one format.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -24,6 +24,9 @@ from aekit.atomic import (
 )
 from aekit.config import config_from_dict, config_to_dict
 from aekit.registry import MODELS, model_class
+
+if TYPE_CHECKING:  # for annotations only: this module imports no model at run time
+    from aekit.models.base import Model
 
 FORMAT = "aekit"
 FORMAT_VERSION = 1
@@ -120,7 +123,7 @@ def _check_shapes(path: Path, model: torch.nn.Module) -> None:
         )
 
 
-def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> torch.nn.Module:
+def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> Model:
     """Load a model saved by :func:`save_model`."""
     path = Path(path)
     cls, config = read_model_config(path)

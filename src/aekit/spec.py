@@ -31,6 +31,7 @@ import torch
 from aekit import __version__
 from aekit.config import ConfigError, check_value, field_specs
 from aekit.data import Dataset, list_datasets, load_dataset
+from aekit.models.base import Model
 from aekit.nn import parse_layers
 from aekit.registry import model_class
 from aekit.train import TrainConfig, Trainer, load_run, pretrain_stacked, rbm_pretrainer
@@ -193,7 +194,7 @@ class RunSpec:
     # Checks ---------------------------------------------------------------------------------
 
     @property
-    def model_class(self) -> type:
+    def model_class(self) -> type[Model]:
         return model_class(self.model)
 
     def validate(self) -> None:

@@ -43,7 +43,7 @@ _SPLIT_OPTION = click.option(
 
 def _model_rows_inputs(fn: Callable) -> Callable:
     """MODEL_DIR, --data, the data options and --split: what encode and reconstruct read."""
-    decorators = [
+    decorators: list[Callable[[Callable], Callable]] = [
         click.argument("model_dir", type=click.Path(exists=True, file_okay=False)),
         click.option(
             "--data", "data_name", required=True, metavar="NAME_OR_PATH", help=DATA_ARG_HELP

@@ -121,6 +121,7 @@ def sample(model_dir, n_samples, out_path, image_shape, seed, label) -> None:
         write_array(x, out_path)
         click.echo(f"wrote {n_samples} samples of {n_features} features to {out_path}")
         return
+    assert shape is not None  # a .png without an image shape was refused above
     save_figure(sample_figure(x, shape, title=f"{n_samples} samples (seed {seed})"), out_path)
     click.echo(f"wrote a grid of {n_samples} samples to {out_path}")
 

@@ -96,6 +96,7 @@ def spec_from_command_line(
 ) -> RunSpec:
     """The run specification: the --config file's tables, then the flags given on top."""
     spec = RunSpec.from_toml(config_file) if config_file else RunSpec()
+    data: DataSpec | None
     if data_name is not None or data_option or data_dir is not None:
         base = spec.data or DataSpec(data_name or "?")
         data = DataSpec(

@@ -286,6 +286,7 @@ def _check_matrix(path: Path, x: np.ndarray) -> tuple[np.ndarray, tuple[int, int
     if np.issubdtype(x.dtype, np.floating):
         n_bad, first = _count_nonfinite(x)
         if n_bad:
+            assert first is not None  # found with the first bad value
             row, col = first
             raise ValueError(
                 f"{str(path)!r} contains {n_bad} NaN or infinite values (the first at row "

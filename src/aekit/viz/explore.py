@@ -32,10 +32,11 @@ import io
 import json
 import os
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -143,12 +144,12 @@ def _stack_layers(decoder, likelihood: str) -> list[DecoderLayer]:
     """A :class:`~aekit.nn.Stack` or :class:`~aekit.nn.TiedStack` ending in the likelihood's
     mean (its last layer is linear: the natural parameter)."""
     if isinstance(decoder, TiedStack):
-        linears = list(decoder._encoder[0].linears)[::-1]
+        linears = decoder._encoder[0].linear_layers()[::-1]
         weights = [lin.weight.t() for lin in linears]
         biases = list(decoder.biases)
     else:
-        weights = [lin.weight for lin in decoder.linears]
-        biases = [lin.bias for lin in decoder.linears]
+        weights = [lin.weight for lin in decoder.linear_layers()]
+        biases = [lin.bias for lin in decoder.linear_layers()]
     acts = list(decoder.activation_names)
     assert acts[-1] == "linear", "a decoder's last layer outputs the natural parameter"
     acts[-1] = "softmax" if likelihood == "softmax" else _LIKELIHOOD_MEAN[likelihood]
@@ -188,7 +189,7 @@ def decoder_layers(model) -> list[DecoderLayer] | None:
     return None
 
 
-_ACTIVATIONS = {
+_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "linear": lambda h: h,
     "logistic": lambda h: 1.0 / (1.0 + np.exp(-h)),
     "sigmoid": lambda h: 1.0 / (1.0 + np.exp(-h)),
@@ -241,7 +242,8 @@ def _dataset_rows(data: Dataset, label_names, image_shape, split: str) -> _Rows:
         raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
     x = np.concatenate([p[0] for p in parts[split]])
     ys = [p[1] for p in parts[split]]
-    y = None if any(v is None for v in ys) else np.concatenate(ys)
+    labelled = [v for v in ys if v is not None]
+    y = np.concatenate(labelled) if len(labelled) == len(ys) else None
     ids = [f"{split} row {i}" for i in range(len(x))]
     shape = image_shape or data.image_shape
     return _Rows(x, y, label_names, shape, None, ids, f"{data.name} ({split} rows)")
@@ -394,8 +396,8 @@ def _sprite(pixels: np.ndarray, image_shape: tuple[int, int]) -> dict[str, Any]:
 def _filters(model, image_shape, n: int) -> np.ndarray | None:
     """First-layer filters of an RBM or DBN ``(n, n_visible)`` in [0, 255], each on its own
     grey scale (dark negative, light positive), when the visible layer is an image."""
-    rbm = model if isinstance(model, RBM) else model.rbms[0] if isinstance(model, DBN) else None
-    if rbm is None or image_shape is None or n == 0:
+    rbm = model.rbm_layers()[0] if isinstance(model, DBN) else model
+    if not isinstance(rbm, RBM) or image_shape is None or n == 0:
         return None
     w = _numpy(rbm.weight)[:n].astype(np.float64)  # (n, n_visible)
     lo, hi = w.min(1, keepdims=True), w.max(1, keepdims=True)
@@ -640,6 +642,7 @@ def build_explorer(
     payload["vocabulary"] = vocab
     paths = inline
     if inline:
+        assert layers is not None  # only a decoder with layers is inlined
         payload["codes"] = _f32(codes)
         payload["decoder"] = _decoder_payload(layers)
     elif decode is not None:
@@ -846,8 +849,10 @@ def explore_saved(
             raise ValueError(
                 f"a corpus is explored by halves: split 'train' or 'test', not {split!r}"
             )
+        subset: Literal["train", "test"] = "train" if split == "train" else "test"
+        rows: Corpus | Dataset
         try:
-            rows = load_corpus(path, subset=split)
+            rows = load_corpus(path, subset=subset)
         except ValueError:
             if split != "test":
                 raise
@@ -861,7 +866,7 @@ def explore_saved(
     return write_explorer(model, rows, out, config, split=split)
 
 
-def explorer_section(pages: dict[str, Path], folder: str | Path) -> Section:
+def explorer_section(pages: Mapping[str, Path], folder: str | Path) -> Section:
     """A report section linking explorer pages (label -> page), relative to the report's
     ``folder``, so the links hold when the folder is moved or mailed whole."""
     return Section(
