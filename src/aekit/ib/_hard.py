@@ -362,9 +362,9 @@ def _kick(labels, max_clusters):
         target += 1  # any cluster but the source
     members = np.flatnonzero(labels == source)
     moved = 0
-    for x in members:
+    for member in members:
         if np.random.random() < 0.5:  # noqa: NPY002
-            labels[x] = target
+            labels[member] = target
             moved += 1
     if moved == 0:
         labels[members[0]] = target
