@@ -676,12 +676,12 @@ def _refine(pool: _Pool, betas: list, gap: float, coverage: float, resolution: f
         if width > gap * span and right.b > left.b:
             gaps.append(
                 {
-                    "beta": (right.a - left.a) / (right.b - left.b),
+                    "beta": float((right.a - left.a) / (right.b - left.b)),
                     "x": "h_t" if alpha == 0 else "i_xt",
-                    "x_left": _x(left, alpha),
-                    "x_right": _x(right, alpha),
-                    "i_ty_left": left.b,
-                    "i_ty_right": right.b,
+                    "x_left": float(_x(left, alpha)),
+                    "x_right": float(_x(right, alpha)),
+                    "i_ty_left": float(left.b),
+                    "i_ty_right": float(right.b),
                     "reason": "optimal at one beta"
                     if (left.key, right.key) in edges
                     else "max_betas",
