@@ -64,26 +64,32 @@ def on_page_markdown(markdown, page, config, files):
     src_uri = page.file.src_uri
     source = root / EXTERNAL_PAGES.get(src_uri, f"{docs.relative_to(root)}/{src_uri}")
     page_dir = (docs / src_uri).parent
-    out, in_fence = [], False
+
+    def replace(match: re.Match) -> str:
+        opening, target, closing = match.groups()
+        new = _rewrite(target, source.parent, page_dir, docs, root)
+        if new:
+            return opening + new + closing
+        shown = (source.parent / target.partition("#")[0]).resolve().relative_to(root)
+        path = f"`{shown.as_posix()}`"
+        text = opening[1:-2] if not opening.startswith("!") else opening[2:-2]
+        same = text.strip("`").rstrip("/") == shown.as_posix()
+        return path if same else f"{text} ({path})"
+
+    # Prose between code fences, rewritten whole: a link's text may wrap onto the next line.
+    out, prose, in_fence = [], [], False
     for line in markdown.splitlines(keepends=True):
         if FENCE.match(line.lstrip()):
+            if not in_fence:
+                out.append(LINK.sub(replace, "".join(prose)))
+                prose = []
             in_fence = not in_fence
-        if in_fence:
             out.append(line)
-            continue
-
-        def replace(match: re.Match) -> str:
-            opening, target, closing = match.groups()
-            new = _rewrite(target, source.parent, page_dir, docs, root)
-            if new:
-                return opening + new + closing
-            shown = (source.parent / target.partition("#")[0]).resolve().relative_to(root)
-            path = f"`{shown.as_posix()}`"
-            text = opening[1:-2] if not opening.startswith("!") else opening[2:-2]
-            same = text.strip("`").rstrip("/") == shown.as_posix()
-            return path if same else f"{text} ({path})"
-
-        out.append(LINK.sub(replace, line))
+        elif in_fence:
+            out.append(line)
+        else:
+            prose.append(line)
+    out.append(LINK.sub(replace, "".join(prose)))
     return "".join(out)
 
 

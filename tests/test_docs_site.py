@@ -60,3 +60,8 @@ def test_sphinx_roles_are_dropped_from_rendered_docstrings():
     assert HOOKS["on_page_content"](html, None, CONFIG, None) == (
         "a <code>aekit.train.Trainer</code> and <code>f</code>"
     )
+
+
+def test_a_link_whose_text_wraps_onto_the_next_line_is_rewritten():
+    md = "see [Using aekit from\nPython](docs/usage.md) and\n```\n[x](docs/usage.md)\n```\n"
+    assert rewrite(md, "index.md") == md.replace("](docs/usage.md) and", "](usage.md) and")
