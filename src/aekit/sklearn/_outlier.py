@@ -23,12 +23,15 @@ trials in ``benchmarks/README.md``.
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
+import torch
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -64,6 +67,26 @@ def auto_epochs(n_train: int, batch_size: int) -> int:
     """Epochs giving about ``AUTO_UPDATES`` minibatch updates on ``n_train`` rows."""
     per_epoch = math.ceil(n_train / batch_size)
     return int(min(AUTO_EPOCHS[1], max(AUTO_EPOCHS[0], math.ceil(AUTO_UPDATES / per_epoch))))
+
+
+@torch.no_grad()
+def in_float64(model, X, fn, batch_size: int = 1024) -> np.ndarray:
+    """``fn(net, x)`` over row batches of ``X`` (dense or sparse) with a float64 copy ``net`` of
+    the trained float32 ``model``.
+
+    A float32 matmul rounds differently for different batch sizes, so a row's float32 score
+    depends on the rows scored with it (by up to 1e-7 relative); scikit-learn requires the
+    same score for a row alone or in a batch.
+    """
+    net = copy.deepcopy(model).double().eval()
+    device = next(net.parameters()).device
+    out = []
+    for start in range(0, X.shape[0], batch_size):
+        xb = X[start : start + batch_size]
+        xb = xb.toarray() if sp.issparse(xb) else xb
+        x = torch.from_numpy(np.asarray(xb, dtype=np.float64)).to(device)
+        out.append(fn(net, x).cpu().numpy())
+    return np.concatenate(out)
 
 
 def outlier_offset(training_scores: np.ndarray, contamination: float | str) -> float:
@@ -422,17 +445,15 @@ class AutoencoderOutlierDetector(_BaseOutlierDetector):
         self.scale_ = np.where(scale > 0, scale, 1.0)
 
     def _prepare(self, X: np.ndarray) -> np.ndarray:
-        return ((X - self.shift_) / self.scale_).astype(np.float32)
+        return (X - self.shift_) / self.scale_
 
     # Scoring ---------------------------------------------------------------------------------
 
     def _member_outputs(self, Xs: np.ndarray) -> list[np.ndarray]:
         """``(x - x_hat)^2`` per member, each ``(n_samples, n_features)``, float64."""
-        out = []
-        for member in self.estimators_:
-            recon = member.model_.reconstruct(Xs)  # (n_samples, n_features)
-            out.append((recon.astype(np.float64) - Xs) ** 2)
-        return out
+        return [
+            in_float64(m.model_, Xs, lambda net, x: (net(x) - x).pow(2)) for m in self.estimators_
+        ]
 
     def _fit_statistics(self, outputs: list[np.ndarray]) -> None:
         self.feature_error_ = np.stack([r.mean(0) for r in outputs])
@@ -590,7 +611,12 @@ class DocumentOutlierDetector(_BaseOutlierDetector):
 
     def _member_outputs(self, X) -> list[np.ndarray]:
         """Cross-entropy per document and member, nats per word, float64."""
-        return [m.model_.reconstruction_error(X).astype(np.float64) for m in self.estimators_]
+
+        def cross_entropy(net, x):  # -sum_i p_i log p_hat_i, p the word distribution
+            log_p_hat = torch.log_softmax(net.decode_output(net.encode(x)), dim=-1)
+            return -(x / x.sum(-1, keepdim=True) * log_p_hat).sum(-1)
+
+        return [in_float64(m.model_, X, cross_entropy) for m in self.estimators_]
 
     def _scores(self, outputs: list[np.ndarray]) -> np.ndarray:
         return -np.mean(outputs, axis=0)
