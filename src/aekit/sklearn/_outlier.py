@@ -27,7 +27,7 @@ import copy
 import math
 import warnings
 from numbers import Integral, Real
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -89,7 +89,7 @@ def in_float64(model, X, fn, batch_size: int = 1024) -> np.ndarray:
     return np.concatenate(out)
 
 
-def outlier_offset(training_scores: np.ndarray, contamination: float | str) -> float:
+def outlier_offset(training_scores: np.ndarray, contamination: float | Literal["auto"]) -> float:
     """The threshold on ``score_samples`` below which a sample is an outlier.
 
     Parameters
@@ -371,7 +371,7 @@ class AutoencoderOutlierDetector(_BaseOutlierDetector):
         n_estimators: int = 3,
         anomaly_score: str = "squared",
         scaling: str | None = "minmax",
-        contamination: float | str = "auto",
+        contamination: float | Literal["auto"] = "auto",
         corruption: str = "mask",
         corruption_level: float = 0.2,
         weight_decay: float = 0.0,
@@ -556,7 +556,7 @@ class DocumentOutlierDetector(_BaseOutlierDetector):
         *,
         hidden_layer_sizes: tuple[int, ...] = (64,),
         n_estimators: int = 3,
-        contamination: float | str = "auto",
+        contamination: float | Literal["auto"] = "auto",
         input_length: float | None = 100.0,
         weight_decay: float = 0.0,
         max_epochs: int | str = "auto",
