@@ -156,8 +156,9 @@ def test_a_rejected_overwrite_leaves_the_old_run_whole(runner, data_file, tmp_pa
     if not torch.cuda.is_available():
         rejected.append(("--device", "cuda"))
     for extra in rejected:
-        result = invoke(runner, train_args(data_file, run, "--overwrite", *extra), code=1)
-        assert "Traceback" not in result.output
+        # Settings that cannot work together are usage errors (exit 2), in flag words.
+        result = invoke(runner, train_args(data_file, run, "--overwrite", *extra), code=2)
+        assert "Traceback" not in result.output and "=" not in result.output.splitlines()[-1]
         after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
         assert after == before, extra
     invoke(runner, ["encode", run, "--data", data_file, "--out", tmp_path / "codes.npy"])
@@ -257,8 +258,8 @@ def test_pretrain_flag_reaches_stacked_pretraining(runner, data_file, tmp_path, 
 
 def test_rbm_pretraining_needs_logistic_units(runner, data_file, tmp_path):
     args = train_args(data_file, tmp_path / "r", "--pretrain", "rbm", "--activation", "relu")
-    result = invoke(runner, args, code=1)
-    assert "logistic" in result.output and "Traceback" not in result.output
+    result = invoke(runner, args, code=2)  # settings that cannot work together: a usage error
+    assert "--activation logistic" in result.output and "Traceback" not in result.output
 
 
 # Interrupt and resume --------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def test_the_old_run_json_reads_as_a_run_spec():
 def test_an_old_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(FIXTURE / "interrupted", run_dir)
-    run, history = resume(run_dir, {"progress": False}, threads=1)
+    _, history = resume(run_dir, {"progress": False}, threads=1)
     assert len(history.records) == 3
     _assert_same_weights(
         load_tensors(run_dir / "model" / "model.safetensors"),

@@ -215,3 +215,12 @@ def test_an_old_folder_without_a_fingerprint_resumes_with_a_warning(tmp_path):
         warnings.simplefilter("always")
         aekit.spec.resume(tmp_path / "run", {"progress": False}, threads=1)
     assert any("before runs recorded a fingerprint" in str(w.message) for w in caught)
+
+
+def test_resuming_a_finished_run_says_so_and_touches_nothing(tmp_path, data_file):
+    run = tmp_path / "run"
+    invoke(train_args(data_file, run))
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    result = invoke(["resume", str(run), "--no-progress"], 1)
+    assert "has finished (epoch 2); there is nothing to resume" in result.output
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before

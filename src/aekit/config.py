@@ -268,7 +268,10 @@ def check_value(config: Any, spec: FieldSpec, value: Any) -> Any:
         choices = spec.bounds.choice_list()
         if choices is not None and value not in choices:
             raise ConfigError(
-                spec.name, f"must be one of {choices}, got {value!r}", type(config).__name__
+                spec.name,
+                f"must be one of {choices}, got {value!r}: an unknown "
+                f"{spec.name.replace('_', ' ')}",
+                type(config).__name__,
             )
         return value
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):

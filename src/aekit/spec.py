@@ -35,7 +35,8 @@ from aekit.models.base import Model
 from aekit.nn import parse_layers
 from aekit.registry import model_class
 from aekit.train import TrainConfig, Trainer, load_run, pretrain_stacked, rbm_pretrainer
-from aekit.train.trainer import History
+from aekit.train.run_folder import RunFolder
+from aekit.train.trainer import History, resolve_device
 
 #: The models a run specification trains (the rest are built by their experiments: RBM stacks,
 #: document models); every name is registered in :mod:`aekit.registry`.
@@ -519,8 +520,17 @@ def resume(
         raise ValueError(f"a resumed run may change only {sorted(allowed)}, not {sorted(changed)}")
     spec = load_run_spec(run_dir)
     spec = spec.with_overrides(train=overrides or {}, threads=threads or spec.threads)
-    checkpointed = (Path(run_dir) / "latest.json").is_file()
+    folder = RunFolder(run_dir)
+    checkpointed = folder.latest() is not None
     run = spec.build(pretrained=not checkpointed)
+    resolve_device(run.train_config.device)  # a bad --device is named before anything else
+    if checkpointed and folder.model_dir().is_dir():
+        state, _, _ = folder.load_checkpoint()
+        if state.finished:
+            raise ValueError(
+                f"{run_dir} has finished (epoch {state.epoch + 1}); there is nothing to resume: "
+                f"its model is in {folder.model_dir()}"
+            )
     history = run.fit(run_dir, resume=checkpointed, callbacks=callbacks, force_data=force_data)
     return run, history
 

@@ -33,6 +33,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 import torch
 
+from aekit.config import ConfigError
 from aekit.models.autoencoder import Autoencoder, AutoencoderConfig
 from aekit.nn import Stack
 from aekit.rbm.dbm import DBM, DBMConfig
@@ -220,9 +221,11 @@ def rbm_pretrainer(
     """
     acts = config.encoder_activations()
     if any(a not in LOGISTIC_ACTIVATIONS for a in acts[:-1]):
-        raise ValueError(
-            "RBM pretraining needs logistic hidden layers (activation='logistic'); "
-            f"got {config.activation!r}"
+        raise ConfigError(
+            "",
+            "RBM pretraining needs logistic hidden layers ({logistic}); got "
+            f"{config.activation!r}",
+            mentions={"logistic": ("activation", "logistic")},
         )
     if acts[-1] not in (*LOGISTIC_ACTIVATIONS, "linear"):
         raise ValueError("RBM pretraining needs a logistic or linear code layer")

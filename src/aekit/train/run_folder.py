@@ -270,6 +270,10 @@ class RunFolder:
             if old.name != name:
                 shutil.rmtree(old, ignore_errors=True)
 
+    def model_dir(self) -> Path:
+        """Where the finished run's model is saved."""
+        return self.path / "model"
+
     def latest(self) -> Path | None:
         pointer = self.path / "latest.json"
         return self.path / read_json(pointer)["checkpoint"] if pointer.is_file() else None

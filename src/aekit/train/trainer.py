@@ -53,7 +53,7 @@ from tqdm.auto import tqdm
 
 from aekit.atomic import read_json
 from aekit.card import run_card
-from aekit.config import check_fields, config_from_dict, config_to_dict, param
+from aekit.config import ConfigError, check_fields, config_from_dict, config_to_dict, param
 from aekit.models.base import Model, as_float_tensor
 from aekit.registry import is_registered
 from aekit.rows import MemmapRows, SparseRows, as_row_source, is_row_source
@@ -280,9 +280,16 @@ def resolve_device(name: str = "auto") -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise ValueError(f"unknown device {name!r}; use 'auto', 'cpu' or 'cuda[:N]'") from None
+        raise ConfigError(
+            "device", f"must be 'auto', 'cpu' or 'cuda[:N]', got {name!r}", "TrainConfig"
+        ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but CUDA is not available; use 'auto'")
+        raise ConfigError(
+            "device",
+            f"{name!r} was asked for but CUDA is not available; use {{auto}}",
+            "TrainConfig",
+            mentions={"auto": ("device", "auto")},
+        )
     return device
 
 
@@ -431,9 +438,11 @@ class Trainer:
         self._phase_loss: Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor]]] | None = None
         self._best_state: dict[str, torch.Tensor] | None = None
         if self.config.optimizer == "lbfgs" and self._phased:
-            raise ValueError(
+            raise ConfigError(
+                "",
                 f"{type(model).__name__} trains in alternating phases (a minimax game), which "
-                "has no single objective for L-BFGS's line search; use optimizer='adam' or 'sgd'"
+                "has no single objective for L-BFGS's line search; use {adam} or {sgd}",
+                mentions={"adam": ("optimizer", "adam"), "sgd": ("optimizer", "sgd")},
             )
         if self.config.optimizer == "lbfgs" and not model.supports_lbfgs:
             # The model's own reason when it gives one (the docstring of supports_lbfgs).
@@ -443,9 +452,10 @@ class Trainer:
                 if isinstance(prop, property) and prop.__doc__
                 else "it trains on a surrogate gradient whose loss value is not the objective"
             )
-            raise ValueError(
-                f"{type(model).__name__} cannot train with L-BFGS: {why}. Use optimizer='sgd' "
-                "or 'adam'"
+            raise ConfigError(
+                "",
+                f"{type(model).__name__} cannot train with L-BFGS: {why}. Use {{sgd}} or {{adam}}",
+                mentions={"adam": ("optimizer", "adam"), "sgd": ("optimizer", "sgd")},
             )
 
     # Setup -------------------------------------------------------------------------------------
