@@ -38,13 +38,13 @@ coverage: $(STAMP)
 	$(BIN)/python -m pytest -q --cov=aekit --cov-report=term
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples docs/hooks.py
+	$(BIN)/ruff format --check src tests benchmarks examples docs/hooks.py
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks examples docs/hooks.py
+	$(BIN)/ruff check --fix src tests benchmarks examples docs/hooks.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py
