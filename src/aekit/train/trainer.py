@@ -476,8 +476,8 @@ class Trainer:
         self, params: Sequence[torch.Tensor], lr_scale: float
     ) -> torch.optim.Optimizer:
         cfg = self.config
-        # The fused kernels update all parameters in one pass: on CPU, default Adam's
-        # per-tensor loop took 4.6 ms of a 40 ms batch (benchmarks/throughput.py), fused 2.0.
+        # The fused kernels update all parameters in one pass; default Adam's per-tensor loop
+        # is slower (docs/measurements.md).
         fused = can_fuse(params) or None
         if cfg.optimizer == "adam":
             opt: torch.optim.Optimizer = torch.optim.Adam(
@@ -504,7 +504,7 @@ class Trainer:
         if t.shape[0] == 0:
             raise ValueError(f"{name} is empty; pass at least one sample")
         # min and max propagate NaN, so both finite means every value is: one read pass, where
-        # isfinite(t).all() writes a mask first (163 ms against 12 ms on MNIST's 47M values).
+        # isfinite(t).all() writes a mask first (timings in docs/measurements.md).
         if not all(math.isfinite(float(v)) for v in torch.aminmax(t)):
             n_bad = int((~torch.isfinite(t)).sum())
             raise ValueError(f"{name} has {n_bad} NaN or infinite values; clean or impute them")
