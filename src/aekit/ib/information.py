@@ -47,7 +47,9 @@ def _as_float_array(p, name: str) -> np.ndarray:
         )
     if np.any(arr < 0):
         raise ValueError(
-            f"{name} has negative entries (smallest {arr.min():.3g}); probabilities must be >= 0"
+            f"{name} has negative entries (smallest {arr.min():.3g}); probabilities must be >= 0 "
+            "(if they are rounding noise, use np.clip(p, 0, None) and renormalise; otherwise "
+            "check how the array was computed)"
         )
     return arr
 
@@ -55,7 +57,10 @@ def _as_float_array(p, name: str) -> np.ndarray:
 def _check_distribution(p, name: str, axis=None) -> np.ndarray:
     arr = _as_float_array(p, name)
     if arr.size == 0:
-        raise ValueError(f"{name} is empty; give at least one probability")
+        raise ValueError(
+            f"{name} is empty (shape {arr.shape}); give at least one probability (for a joint: "
+            "a row per value of X and a column per value of Y)"
+        )
     total = arr.sum(axis=axis)
     if not np.allclose(total, 1.0, rtol=0, atol=SUM_ATOL):
         worst = float(np.ravel(total)[np.argmax(np.abs(np.ravel(total) - 1.0))])

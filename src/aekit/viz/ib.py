@@ -45,9 +45,9 @@ def information_plane(
     Returns
     -------
     Figure
-        Left: I(T;Y) against ``x`` per curve, with the bounds I(T;Y) <= I(X;Y) and
-        I(T;Y) <= I(X;T); right: I(T;Y) (solid) and the number of clusters (dashed, right
-        axis) against beta on a log scale.
+        Left: I(T;Y) against ``x`` per curve (gaps the curve reports dotted), with the bounds
+        I(T;Y) <= I(X;Y) and I(T;Y) <= I(X;T); right: I(T;Y) (solid) and the number of
+        clusters (dashed, right axis) against beta on a log scale.
     """
     if isinstance(curves, IBCurve):
         curves = {"": curves}
@@ -61,10 +61,21 @@ def information_plane(
     colours = class_colours(max(len(curves), 3))
     i_xy = max(c.i_xy for c in curves.values())
     x_max = max(float(np.max(getattr(c, x))) for c in curves.values())
+    gap_label = "gap: both ends optimal at one beta"
     for k, (name, curve) in enumerate(curves.items()):
         colour = colours[k]
         xs, ys = getattr(curve, x), curve.i_ty
-        plane.plot(xs, ys, "o-", color=colour, ms=3.5, lw=1.2, label=name or None)
+        # A gap the curve reports (an edge of the hull: no beta puts a point inside it) is
+        # drawn dotted; the runs of points between gaps solid.
+        gaps = _gap_segments(curve, ys)
+        starts = [0, *(i + 1 for i in gaps)]
+        ends = [*(i + 1 for i in gaps), len(xs)]
+        for run, (lo, hi) in enumerate(zip(starts, ends)):
+            label = (name or None) if run == 0 else None
+            plane.plot(xs[lo:hi], ys[lo:hi], "o-", color=colour, ms=3.5, lw=1.2, label=label)
+        for i in gaps:
+            plane.plot(xs[i : i + 2], ys[i : i + 2], ":", color=colour, lw=1.2, label=gap_label)
+            gap_label = None
         by_beta.plot(curve.betas, ys, "-", color=colour, lw=1.4, label=name or None)
         clusters_axis.plot(curve.betas, curve.n_clusters, "--", color=colour, lw=1.0)
     hi = max(x_max, i_xy) * 1.05 or 1.0
@@ -94,6 +105,20 @@ def information_plane(
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
+
+
+def _gap_segments(curve: IBCurve, i_ty: np.ndarray) -> list[int]:
+    """Indices i whose segment to point i + 1 is one of the curve's reported gaps (matched by
+    I(T;Y) at both ends, which does not depend on the plane's horizontal axis)."""
+    out = []
+    for g in curve.gaps:
+        for i in range(len(i_ty) - 1):
+            if np.isclose(i_ty[i], g["i_ty_left"], rtol=0, atol=1e-12) and np.isclose(
+                i_ty[i + 1], g["i_ty_right"], rtol=0, atol=1e-12
+            ):
+                out.append(i)
+                break
+    return sorted(set(out))
 
 
 def cluster_assignments(
