@@ -26,18 +26,22 @@ For ``alpha > 0`` each step lowers the free energy ``F = -alpha sum_x p(x) log Z
 update minimises it with the others held fixed, as in Tishby et al.'s convergence argument),
 and the iteration runs until F changes by at most ``tol`` bits. DIB's argmax step scores each
 x against clusters that still contain it, so its fixed points are refined by an exact local
-search (single-x moves and cluster merges that lower L). Restarts, annealing in beta and the
-one-cluster candidate (:func:`beta_sweep`) look for the global optimum. Clusters whose
-``q(t)`` falls to zero are dropped (DIB empties clusters outright), and soft clusters whose
-``q(y|t)`` coincide are merged, which keeps I(T;Y) and cannot raise L.
+search (single-x moves, to another cluster or a new one, and cluster merges that lower L),
+then kicked once (:mod:`aekit.ib._hard`). Restarts, annealing in beta, the one-cluster
+candidate and pricing every solution found at every beta (:mod:`aekit.ib.curve`) look for
+the global optimum. Clusters whose ``q(t)`` falls to zero are dropped (DIB empties clusters
+outright), and soft clusters whose ``q(y|t)`` coincide are merged, which keeps I(T;Y) and
+cannot raise L.
 
 The hot loop is two matrix products per step: ``q(t, y) = q(t|x)^T p(x, y)`` of shape
 (n_t, n_y), and the scores ``log q(t) - beta d(x, t)`` of shape (n_x, n_t), which up to a
 constant per x are ``[p(y|x), 1] @ [beta log q(y|t), log q(t)]^T`` since
 ``d = sum_y p(y|x) log p(y|x) - p(y|x) @ log q(y|t)^T``. A zero in ``q(y|t)`` where
 ``p(y|x) > 0`` makes ``d`` infinite through a product of supports, never a ``log 0``.
-Internally logarithms are natural; every reported quantity is in bits (beta is the same number
-in either unit).
+:func:`_step` writes one step in NumPy; the solvers run the same steps compiled by numba
+(:mod:`aekit.ib._soft`), where a step of a small joint would otherwise cost more in NumPy's
+per-call overhead than in arithmetic. Internally logarithms are natural; every reported
+quantity is in bits (beta is the same number in either unit).
 
 Values of X with ``p(x) = 0`` carry no information and take no part in the iteration; their
 row of the encoder is set to ``q(t)`` (for DIB: the largest cluster).
@@ -205,78 +209,6 @@ def _drop_empty(encoder: np.ndarray, qt: np.ndarray) -> np.ndarray:
         return encoder
     encoder = encoder[:, keep]
     return encoder / encoder.sum(1, keepdims=True)
-
-
-def _merge_columns(encoder: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """Sum the encoder's columns by group: (n_x, n_t) -> (n_x, n_groups)."""
-    order = np.argsort(group, kind="stable")
-    starts = np.searchsorted(group[order], np.arange(n_groups))
-    return np.add.reduceat(encoder[:, order], starts, axis=1)
-
-
-def _merge_rounded(
-    problem: _Problem, encoder: np.ndarray, qt: np.ndarray, qty: np.ndarray
-) -> np.ndarray:
-    """Merge clusters whose q(y|t) round to the same grid point of spacing MERGE_TOL (cheap)."""
-    # Rows of grid indices (each <= 1 / MERGE_TOL) hashed by a fixed random integer vector: a
-    # 1-D unique is far faster than np.unique(axis=0), and a collision has odds of ~2^-40.
-    key = np.round(qty / (qt[:, None] * MERGE_TOL)).astype(np.int64) @ problem.hash_weights
-    _, first, group = np.unique(key, return_index=True, return_inverse=True)
-    if len(first) == len(qt):
-        return encoder
-    return _merge_columns(encoder, group, len(first))
-
-
-def _merge_pair_costs(qt: np.ndarray, qty: np.ndarray, rows=slice(None)) -> np.ndarray:
-    """Rise of H(Y|T) in nats if cluster i merged with j, shape (n_rows, n_t).
-
-    With ``entr(p) = -p ln p``, merging lowers H(T) by ``entr(a) + entr(b) - entr(a + b)`` of
-    the two entries of q(t), and H(T, Y) by the same summed over the two rows of q(t, y);
-    H(Y|T) = H(T, Y) - H(T) rises by the first drop minus the second.
-    """
-    h_joint = entr(qty).sum(1)
-    joint = entr(qty[rows, None, :] + qty[None, :, :]).sum(-1)  # (n_rows, n_t)
-    marg = entr(qt[rows, None] + qt[None, :])
-    return (entr(qt)[rows, None] + entr(qt)[None, :] - marg) - (
-        h_joint[rows, None] + h_joint[None, :] - joint
-    )
-
-
-def _merge_within(
-    encoder: np.ndarray, qt: np.ndarray, qty: np.ndarray, beta: float, budget: float
-) -> np.ndarray:
-    """Merge the pairs of clusters that lose the least I(T;Y), within a budget of cost.
-
-    For alpha in [0, 1] a merge never raises H(T) - alpha H(T|X) (both H(T) and I(X;T) fall
-    under a function of T), so merging raises the cost by at most ``beta`` times the I(T;Y) it
-    loses. Spending at most ``budget`` bits (the convergence tolerance) that way removes the
-    clusters a converged soft solution keeps as near-copies of each other, which are not
-    distinct clusters at that tolerance. Disjoint pairs lose the sum of their own losses, so
-    each round merges a disjoint set of the cheapest pairs at once.
-    """
-    spent = 0.0
-    while len(qt) > 1:
-        loss = np.triu(_merge_pair_costs(qt, qty), k=1) * (beta / LN2)  # bits of cost
-        i, j = np.nonzero(np.triu(np.ones_like(loss, dtype=bool), k=1))
-        order = np.argsort(loss[i, j])
-        group = np.arange(len(qt))
-        touched = np.zeros(len(qt), dtype=bool)
-        for k in order:
-            a, b, cost = i[k], j[k], max(loss[i[k], j[k]], 0.0)
-            if spent + cost > budget:
-                break
-            if not (touched[a] or touched[b]):
-                group[b] = a
-                touched[a] = touched[b] = True
-                spent += cost
-        if not touched.any():
-            break
-        _, group = np.unique(group, return_inverse=True)
-        n_groups = int(group.max()) + 1
-        encoder = _merge_columns(encoder, group, n_groups)
-        qt = np.bincount(group, weights=qt, minlength=n_groups)
-        qty = _merge_columns(qty.T, group, n_groups).T
-    return encoder
 
 
 def _solve_soft(
