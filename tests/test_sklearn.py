@@ -287,7 +287,7 @@ BAD_PARAMS = [
     ({"hidden_layer_sizes": (32, 0)}, "hidden_layer_sizes must be positive integers"),
     ({"learning_rate": 0.0}, "'learning_rate' parameter"),
     ({"validation_fraction": 1.0}, "'validation_fraction' parameter"),
-    ({"device": "tpu"}, "unknown device"),
+    ({"device": "tpu"}, r"device must be .*got 'tpu'"),
     ({"sparsity_weight": 1.0, "activation": "relu"}, "needs logistic encoder units"),
     ({"corruption": "mask", "corruption_level": 1.0}, r"probability in \[0, 1\)"),
     ({"contractive_method": "closed", "contractive_weight": 0.1}, "one-layer encoder"),
