@@ -61,7 +61,7 @@ def information_plane(
     colours = class_colours(max(len(curves), 3))
     i_xy = max(c.i_xy for c in curves.values())
     x_max = max(float(np.max(getattr(c, x))) for c in curves.values())
-    gap_label = "gap: both ends optimal at one beta"
+    gap_label: str | None = "gap: both ends optimal at one beta"
     for k, (name, curve) in enumerate(curves.items()):
         colour = colours[k]
         xs, ys = getattr(curve, x), curve.i_ty
@@ -78,14 +78,14 @@ def information_plane(
             gap_label = None
         by_beta.plot(curve.betas, ys, "-", color=colour, lw=1.4, label=name or None)
         clusters_axis.plot(curve.betas, curve.n_clusters, "--", color=colour, lw=1.0)
-    hi = max(x_max, i_xy) * 1.05 or 1.0
+    x_hi = max(x_max, i_xy) * 1.05 or 1.0
     plane.axhline(i_xy, color="0.3", ls=":", lw=1.0)
-    plane.text(hi, i_xy, "I(X;Y)", ha="right", va="bottom", fontsize=8, color="0.3")
+    plane.text(x_hi, i_xy, "I(X;Y)", ha="right", va="bottom", fontsize=8, color="0.3")
     plane.plot([0, i_xy], [0, i_xy], color="0.6", ls="--", lw=0.8, label="I(T;Y) = I(X;T)")
     for label, (mx, my) in (marks or {}).items():
         plane.plot([mx], [my], "o", ms=11, mfc="none", mec="black", mew=1.2)
         plane.annotate(label, (mx, my), xytext=(6, -12), textcoords="offset points", fontsize=8)
-    plane.set_xlim(0, hi)
+    plane.set_xlim(0, x_hi)
     plane.set_ylim(0, i_xy * 1.12 or 1.0)
     plane.set_xlabel(AXIS_LABELS[x])
     plane.set_ylabel("I(T;Y)  [bits]")
