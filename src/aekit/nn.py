@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -50,41 +50,14 @@ def parse_layers(
     -------
     list of int
     """
-    auto = False
-    if isinstance(spec, int) and not isinstance(spec, bool):
-        spec = [spec]
     if isinstance(spec, str):
-        parts = [p.strip() for p in spec.strip().replace(",", "-").split("-")]
-        if parts[0].lower() == "auto":
-            auto, parts = True, parts[1:]
-            if n_features is None:
-                raise ValueError(
-                    f"{what} {spec!r} starts with 'auto', the data's width, and no data is "
-                    "known here; write the input width instead of 'auto'"
-                )
-            if not parts or parts == [""]:
-                raise ValueError(f"{what} 'auto' needs at least a code width, e.g. 'auto-30'")
-        if "" in parts:  # '64,-3' or '64--3': a minus sign, or a separator twice
-            raise ValueError(
-                f"{what} {spec!r} has an empty width; widths are positive integers "
-                "separated by single dashes or commas, like '784-1000-500-250-30'"
-            )
-        try:
-            sizes = [int(p) for p in parts]
-        except ValueError:
-            raise ValueError(
-                f"{what} {spec!r} is not a dash-separated list of integers; "
-                "write it like '784-1000-500-250-30'"
-            ) from None
-        if auto:
-            assert n_features is not None  # refused above when 'auto' has no width to take
-            sizes = [int(n_features), *sizes]
+        sizes = _widths_from_text(spec, n_features, what)
     else:
+        # A single width (a discriminator's "8" from a config file) is a list of one.
+        values: Sequence[Any] = [spec] if isinstance(spec, int) else spec
         try:
-            if isinstance(spec, bool):  # an int to Python, never a width
-                raise TypeError(spec)
-            sizes = [int(s) for s in spec]
-            ok = all(float(s) == int(s) and not isinstance(s, bool) for s in spec)
+            sizes = [int(s) for s in values]
+            ok = all(float(s) == int(s) and not isinstance(s, bool) for s in values)
         except (TypeError, ValueError, OverflowError):
             ok = False
         if not ok:
@@ -107,6 +80,34 @@ def parse_layers(
         )
     check_stack_size(sizes, what)
     return sizes
+
+
+def _widths_from_text(spec: str, n_features: int | None, what: str) -> list[int]:
+    """``"784-500-30"`` or ``"auto-500-30"`` (dashes or commas) as widths."""
+    parts = [p.strip() for p in spec.strip().replace(",", "-").split("-")]
+    auto = parts[0].lower() == "auto"
+    if auto:
+        parts = parts[1:]
+        if n_features is None:
+            raise ValueError(
+                f"{what} {spec!r} starts with 'auto', the data's width, and no data is "
+                "known here; write the input width instead of 'auto'"
+            )
+        if not parts or parts == [""]:
+            raise ValueError(f"{what} 'auto' needs at least a code width, e.g. 'auto-30'")
+    if "" in parts:  # '64,-3' or '64--3': a minus sign, or a separator twice
+        raise ValueError(
+            f"{what} {spec!r} has an empty width; widths are positive integers "
+            "separated by single dashes or commas, like '784-1000-500-250-30'"
+        )
+    try:
+        sizes = [int(p) for p in parts]
+    except ValueError:
+        raise ValueError(
+            f"{what} {spec!r} is not a dash-separated list of integers; "
+            "write it like '784-1000-500-250-30'"
+        ) from None
+    return [int(n_features), *sizes] if auto else sizes  # type: ignore[arg-type]
 
 
 #: Bytes one parameter costs in training: the weight, its gradient and Adam's two moments.

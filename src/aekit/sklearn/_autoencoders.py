@@ -24,15 +24,12 @@ Requires scikit-learn >= 1.6 (``validate_data`` and ``__sklearn_tags__``).
 from __future__ import annotations
 
 import inspect
-import warnings
 from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted
 
@@ -45,9 +42,9 @@ except ImportError:  # scikit-learn < 1.6
     ) from None
 
 from aekit.models.autoencoder import Autoencoder, AutoencoderConfig
+from aekit.sklearn._fitting import fit_network
 from aekit.sklearn._params import TRAINING_FIELDS, ConfigParams, constraints_from, fields_of
 from aekit.sklearn._persistence import EstimatorSaveMixin
-from aekit.train.trainer import TrainConfig, Trainer, resolve_device
 
 __all__ = [
     "AutoencoderTransformer",
@@ -168,72 +165,15 @@ class _BaseAutoencoderTransformer(
         """
         self._validate_params()
         X = _writable(validate_data(self, X, dtype=np.float32, order="C"))
-        n_samples, n_features = X.shape
-        if self.early_stopping and n_samples < 2:
-            raise ValueError(
-                f"early_stopping holds out validation_fraction of the samples, which needs at "
-                f"least 2 of them; got n_samples = {n_samples}. Pass more samples or set "
-                "early_stopping=False."
-            )
-        model_config = AutoencoderConfig(
-            layers=[n_features, *self._hidden_sizes(), int(self.n_components)],
-            activation=self.activation,
-            code_activation=self.code_activation,
-            likelihood=self.likelihood,
-            tied=bool(self.tied),
-            weight_decay=float(self.weight_decay),
-            sparsity_weight=float(self.sparsity_weight),
-            sparsity_target=float(self.sparsity_target),
-            contractive_weight=float(self.contractive_weight),
-            contractive_method=self.contractive_method,
-            corruption=self.corruption,
-            corruption_level=float(self.corruption_level),
-        )
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        train_config = TrainConfig(
-            epochs=int(self.max_epochs),
-            batch_size=int(self.batch_size),
-            optimizer=self.optimizer,
-            lr=float(self.learning_rate),
-            val_fraction=float(self.validation_fraction) if self.early_stopping else 0.0,
-            patience=(
-                int(self.n_iter_no_change)
-                if self.early_stopping and self.n_iter_no_change is not None
-                else None
-            ),
-            # Without a validation set the "best" epoch is the best training loss: keep the
-            # last weights instead, as scikit-learn's MLP does.
-            restore_best=bool(self.early_stopping),
-            seed=seed,
-            device=self.device,
-            progress=bool(self.verbose),
-        )
-        device = resolve_device(self.device)
-        # The seed fixes the weight initialisation as well as the trainer's split, shuffling
-        # and corruption; forking keeps the caller's global torch RNG state untouched.
-        rng_devices = []
-        if device.type == "cuda":
-            rng_devices = [torch.cuda.current_device() if device.index is None else device.index]
-        with torch.random.fork_rng(devices=rng_devices):
-            torch.manual_seed(seed)
-            model = Autoencoder(model_config)
-            trainer = Trainer(model, train_config)
-            history = trainer.fit(torch.from_numpy(X))
-
-        self.model_ = model
-        self.history_ = history
-        self.n_iter_ = len(history.records)
-        self.loss_curve_ = history.values("train_loss")
-        self.validation_loss_curve_ = history.values("val_recon") if self.early_stopping else None
-        if self.early_stopping and not history.stopped_early:
-            warnings.warn(
-                f"{type(self).__name__} reached max_epochs={self.max_epochs} before early "
-                f"stopping: the validation loss improved within the last "
-                f"n_iter_no_change={self.n_iter_no_change} epochs. Raise max_epochs (or "
-                "learning_rate) to train to convergence.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+        # The config's fields come straight from the parameters that name them.
+        settings = {
+            field: getattr(self, name)
+            for name, (cls, field) in self._config_params.items()
+            if cls is AutoencoderConfig
+        }
+        layers = [X.shape[1], *self._hidden_sizes(), int(self.n_components)]
+        model_config = AutoencoderConfig(layers=layers, **settings)
+        fit_network(self, lambda: Autoencoder(model_config), torch.from_numpy(X))
         return self
 
     def _hidden_sizes(self) -> list[int]:

@@ -90,7 +90,11 @@ def fit_network(est, build: Callable[[], Model], X, monitor: str = "val_recon", 
         optimizer=est.optimizer,
         lr=float(est.learning_rate),
         val_fraction=float(est.validation_fraction) if est.early_stopping else 0.0,
-        patience=int(est.n_iter_no_change) if est.early_stopping else None,
+        patience=(
+            int(est.n_iter_no_change)
+            if est.early_stopping and est.n_iter_no_change is not None
+            else None
+        ),
         # Without a validation set the "best" epoch is the best training loss: keep the last
         # weights instead, as scikit-learn's MLP does.
         restore_best=bool(est.early_stopping),
