@@ -39,9 +39,10 @@ hull where its slope is ``1 / beta``. So:
    height of that triangle bounds how far the chord can be from it. The widest gap goes
    first; ``max_betas`` caps the solves.
 
-Every start is run to convergence with restarts as in :func:`beta_sweep`: the solution of the
-right neighbour (whose clusters a smaller beta can only merge), ``n_restarts - 1`` random
-encoders and the one-cluster encoder.
+At each new beta the starts are the solutions of both neighbours (the right one's clusters a
+smaller beta can only merge; from the left one DIB's search can open new clusters),
+``n_restarts - 1`` random encoders and the one-cluster encoder, each run to convergence; before
+a pair is called an edge, ``n_restarts`` more random starts try to beat it.
 """
 
 from __future__ import annotations
@@ -556,7 +557,8 @@ def ib_curve(
         Most clusters an encoder may use; ``None`` means one per value of X (fewer may keep
         the curve from reaching ``coverage``; ``settings["coverage_reached"]`` says).
     n_restarts : int, default 3
-        Starts per beta: the right neighbour's solution and ``n_restarts - 1`` random ones.
+        At each new beta ``n_restarts - 1`` random starts besides the two neighbours'
+        solutions (and ``n_restarts`` more before a gap is called an edge).
     gap : float, default 0.05
         Largest gap between neighbouring points, as a fraction of the curve's range of I(X;T)
         (of H(T) for DIB).
