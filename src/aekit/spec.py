@@ -49,7 +49,8 @@ MODEL_KEYS = ("name", "conditional")
 TRAIN_KEYS = ("pretrain", "threads")
 
 
-def _is_dataset_name(name: str) -> bool:
+def is_dataset_name(name: str) -> bool:
+    """Whether ``name`` is a registered data set (not a path)."""
     return name.strip().lower().replace("_", "-") in list_datasets()
 
 
@@ -89,7 +90,7 @@ class DataSpec:
         so a run folder finds its data again from anywhere; names stay names."""
         here = Path(base) if base is not None else Path.cwd()
         name = self.name
-        if not _is_dataset_name(name):
+        if not is_dataset_name(name):
             path = Path(name).expanduser()
             name = str((here / path).resolve()) if (here / path).exists() else name
         data_dir = self.data_dir

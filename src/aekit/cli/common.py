@@ -28,12 +28,12 @@ from aekit.config import ConfigError, FieldSpec, field_specs
 from aekit.data import (
     DataOptionError,
     dataset_options,
-    list_datasets,
     load_dataset,
     load_labeled,
 )
 from aekit.rows import MemmapRows
 from aekit.saving import load_model
+from aekit.spec import is_dataset_name
 from aekit.train import NonFiniteLossError, PeerFailedError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -213,10 +213,6 @@ def parse_data_options(pairs: tuple[str, ...]) -> dict[str, Any]:
             value = raw  # a bare word is a string
         options[key.strip()] = value
     return options
-
-
-def is_dataset_name(name: str) -> bool:
-    return name.strip().lower().replace("_", "-") in list_datasets()
 
 
 def data_options(fn: Callable) -> Callable:
