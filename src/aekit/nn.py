@@ -18,6 +18,9 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "logistic": nn.Sigmoid,
     "sigmoid": nn.Sigmoid,
     "relu": nn.ReLU,
+    # Exponential linear units (Clevert et al., ICLR 2016): ReLU's speed without dead units;
+    # the default recipes' hidden units (aekit.recipes).
+    "elu": nn.ELU,
     "tanh": nn.Tanh,
     "linear": nn.Identity,
 }

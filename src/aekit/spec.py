@@ -19,6 +19,7 @@ alone (:func:`load_run_spec`).
 from __future__ import annotations
 
 import copy
+import time
 import tomllib
 import warnings
 from dataclasses import dataclass, field, replace
@@ -46,6 +47,8 @@ PRETRAIN = ("none", "ae", "rbm")
 #: Keys of the [model] table that are not model config fields, and of the [train] table that
 #: are not TrainConfig fields.
 MODEL_KEYS = ("name", "conditional")
+#: ``epochs`` when the spec gives a time budget and no epoch count: the budget ends the run.
+MAX_EPOCHS = 1_000_000
 TRAIN_KEYS = ("pretrain", "threads")
 
 
@@ -117,6 +120,9 @@ class Run:
     y_train: np.ndarray | None
     #: TrainConfig settings the model suggested and the spec left open (shown to the user).
     suggested: dict[str, Any] = field(default_factory=dict)
+    #: ``time.perf_counter()`` when :meth:`RunSpec.build` began: a time budget counts from
+    #: here, so loading the data and pretraining are part of it.
+    started: float = field(default_factory=time.perf_counter)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -148,7 +154,11 @@ class Run:
             run_metadata={**self.metadata, "command": self.spec.command},
         )
         return trainer.fit(
-            self.data.x_train, y_train=self.y_train, resume=resume, force_data=force_data
+            self.data.x_train,
+            y_train=self.y_train,
+            resume=resume,
+            force_data=force_data,
+            budget_start=self.started,
         )
 
 
@@ -374,6 +384,8 @@ class RunSpec:
             if k not in train
         }
         train.update(suggested)
+        if train.get("time_budget") is not None and "epochs" not in train:
+            train["epochs"] = MAX_EPOCHS  # the budget decides
         if train.get("augment_shift") and train.get("image_shape") is None:
             if data.image_shape is None:
                 raise ConfigError(
@@ -398,6 +410,7 @@ class RunSpec:
         ``pretrained=False`` skips greedy pretraining (a resumed run takes its weights from
         its checkpoint instead).
         """
+        started = time.perf_counter()
         if data is None:
             if self.data is None:
                 raise ValueError("the spec names no data: give a [data] table or --data")
@@ -409,7 +422,7 @@ class RunSpec:
             torch.set_num_threads(self.threads)
         torch.manual_seed(train_config.seed)  # the initialisation; the trainer seeds the rest
         model = self._make_model(config, data, train_config, pretrained)
-        return Run(self, model, train_config, data, labels, suggested)
+        return Run(self, model, train_config, data, labels, suggested, started)
 
     def _make_model(self, config, data: Dataset, train_config: TrainConfig, pretrained: bool):
         if not pretrained or self.pretrain == "none":

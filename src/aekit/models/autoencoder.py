@@ -62,7 +62,7 @@ class AutoencoderConfig:
     layers : list of int or str
         Encoder widths from input to code, e.g. ``"784-1000-500-250-30"``; the decoder mirrors it.
     activation : str
-        Hidden-layer activation (``logistic``, ``relu``, ``tanh``).
+        Hidden-layer activation (``logistic``, ``relu``, ``elu``, ``tanh``).
     code_activation : str
         Code-layer activation; ``linear`` as in Hinton & Salakhutdinov (2006).
     likelihood : str

@@ -53,7 +53,7 @@ __all__ = [
     "SparseAutoencoderTransformer",
 ]
 
-_ACTIVATIONS = {"logistic", "tanh", "relu", "linear"}
+_ACTIVATIONS = {"logistic", "tanh", "relu", "elu", "linear"}
 # Likelihoods whose support excludes negative values (Bernoulli further needs x <= 1).
 _NON_NEGATIVE_LIKELIHOODS = {"bernoulli", "poisson", "softmax"}
 
@@ -301,9 +301,9 @@ _PARAMETERS_DOC = """
     hidden_layer_sizes : tuple of int, default={hidden_layer_sizes}
         Widths of the encoder's hidden layers from input to code; the decoder mirrors them.
         ``()`` gives a one-layer encoder.
-    activation : {{"logistic", "tanh", "relu", "linear"}}, default="{activation}"
+    activation : {{"logistic", "tanh", "relu", "elu", "linear"}}, default="{activation}"
         Activation of the hidden layers (encoder and decoder).
-    code_activation : {{"logistic", "tanh", "relu", "linear"}}, default="{code_activation}"
+    code_activation : {{"logistic", "tanh", "relu", "elu", "linear"}}, default="{code_activation}"
         Activation of the code layer.
     likelihood : {{"gaussian", "bernoulli", "poisson", "softmax"}}, default="gaussian"
         Reconstruction term: ``gaussian`` is half the squared error; ``bernoulli`` the

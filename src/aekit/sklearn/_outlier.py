@@ -47,7 +47,7 @@ from aekit.train.trainer import OPTIMIZERS
 
 __all__ = ["AutoencoderOutlierDetector", "DocumentOutlierDetector", "outlier_offset"]
 
-_ACTIVATIONS = {"logistic", "tanh", "relu", "linear"}
+_ACTIVATIONS = {"logistic", "tanh", "relu", "elu", "linear"}
 SCALINGS = ("standard", "minmax")
 ANOMALY_SCORES = ("squared", "standardized")
 # Tukey's fences (Tukey, "Exploratory Data Analysis", 1977): a value above Q3 + 1.5 IQR is
@@ -238,7 +238,7 @@ class AutoencoderOutlierDetector(_BaseOutlierDetector):
         ranked better than 4 and 8 on the benchmark data sets (benchmarks/README.md).
     hidden_layer_sizes : tuple of int, default=(64,)
         Widths of the encoder's hidden layers from input to code; the decoder mirrors them.
-    activation : {"logistic", "tanh", "relu", "linear"}, default="relu"
+    activation : {"logistic", "tanh", "relu", "elu", "linear"}, default="relu"
         Activation of the hidden layers; the code and the output are linear.
     n_estimators : int, default=3
         Autoencoders in the ensemble, each with its own initialisation, validation split and

@@ -24,7 +24,7 @@ from aekit.sklearn._persistence import EstimatorSaveMixin
 
 __all__ = ["VAETransformer"]
 
-_ACTIVATIONS = {"logistic", "tanh", "relu", "linear"}
+_ACTIVATIONS = {"logistic", "tanh", "relu", "elu", "linear"}
 
 
 class VAETransformer(
@@ -43,7 +43,7 @@ class VAETransformer(
         Code size (the dimension of ``z``).
     hidden_layer_sizes : tuple of int, default=(64,)
         Widths of the encoder's hidden layers; the decoder mirrors them.
-    activation : {{"logistic", "tanh", "relu", "linear"}}, default="tanh"
+    activation : {{"logistic", "tanh", "relu", "elu", "linear"}}, default="tanh"
         Hidden-layer activation.
     likelihood : {{"gaussian", "bernoulli"}}, default="gaussian"
         ``gaussian``: unit-variance Gaussian decoder for real data (standardize it first);

@@ -66,6 +66,12 @@ class RunState:
     finished: bool = False
     n_train: int | None = None
     fingerprint: dict[str, Any] | None = None
+    #: Seconds of the time budget used up to this checkpoint, over every session of the run.
+    seconds: float = 0.0
+    #: Seconds of the budget used when the run's first batch began (where its schedule starts).
+    budget_origin: float | None = None
+    #: The time budget ended the run.
+    out_of_time: bool = False
 
     @property
     def best(self) -> float:

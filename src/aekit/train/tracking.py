@@ -115,7 +115,8 @@ class TrackingLogger:
             self._log_params(hyperparameters(trainer))
         self._log_metrics(epoch_metrics(record), int(record["epoch"]))
         cfg = trainer.config
-        if trainer.history.stopped_early or record["epoch"] >= cfg.epochs:
+        history = trainer.history
+        if history.stopped_early or history.out_of_time or record["epoch"] >= cfg.epochs:
             self.finish()
         return None  # never asks the trainer to stop
 

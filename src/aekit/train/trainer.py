@@ -58,6 +58,7 @@ from aekit.models.base import Model, as_float_tensor
 from aekit.registry import is_registered
 from aekit.rows import MemmapRows, SparseRows, as_row_source, is_row_source
 from aekit.saving import save_model
+from aekit.train.budget import BudgetClock
 from aekit.train.distributed import (
     DistributedContext,
     PeerFailedError,
@@ -71,7 +72,11 @@ from aekit.train.run_folder import RunFolder, RunState, check_same_data, data_fi
 from aekit.train.transforms import BatchTransform, RandomShift
 
 OPTIMIZERS = ("adam", "sgd", "lbfgs")
-SCHEDULES = ("constant", "cosine", "step", "exponential")
+SCHEDULES = ("constant", "cosine", "step", "exponential", "onecycle")
+#: The one-cycle schedule starts (and the time it warms up ends) at lr / ONECYCLE_DIV, and ends at
+#: lr / ONECYCLE_FINAL_DIV (Smith & Topin 2019; torch.optim.lr_scheduler.OneCycleLR's defaults).
+ONECYCLE_DIV = 25.0
+ONECYCLE_FINAL_DIV = 1e4
 
 
 class NonFiniteLossError(RuntimeError):
@@ -85,7 +90,16 @@ class TrainConfig:
     Parameters
     ----------
     epochs : int
-        Passes over the training set.
+        Passes over the training set; with ``time_budget``, the most passes (the CLI and
+        :class:`~aekit.spec.RunSpec` lift it to 1,000,000 when only a budget is given).
+    time_budget : float or None
+        Seconds the run may take: training stops at the first batch after which the rest
+        (validation, the checkpoint and the final save, timed on earlier epochs) would not fit,
+        and the best weights are kept. The clock counts from the start of :meth:`Trainer.fit`,
+        or from ``budget_start`` (the CLI and :meth:`aekit.spec.Run.fit` start it before loading
+        the data), so data loading, checkpoints and the final save are included; evaluating
+        the final model afterwards is not. A resumed run continues the seconds its
+        checkpoint had used. The one-cycle and cosine schedules are laid over this time.
     batch_size : int
         Minibatch size (the last batch of an epoch may be smaller).
     optimizer : {"adam", "sgd", "lbfgs"}
@@ -98,9 +112,14 @@ class TrainConfig:
         (Hinton & Salakhutdinov's RBMs: 0.5 for 5 epochs, then 0.9).
     lr : float
         Base learning rate.
-    lr_schedule : {"constant", "cosine", "step", "exponential"}
-        Per-epoch factor on ``lr``: cosine decays to 0 over ``epochs``; step multiplies by
-        ``lr_gamma`` every ``lr_step_epochs``; exponential by ``lr_gamma`` every epoch.
+    lr_schedule : {"constant", "cosine", "step", "exponential", "onecycle"}
+        Factor on ``lr``: cosine decays to 0 over ``epochs`` (or the time budget); step
+        multiplies by ``lr_gamma`` every ``lr_step_epochs``; exponential by ``lr_gamma`` every
+        epoch; onecycle (Smith & Topin 2019), set every batch, rises from ``lr / 25`` to
+        ``lr`` over the first ``warmup_fraction`` of the run and falls along a cosine to
+        ``lr / 1e4`` at its end, the end being ``epochs`` or, sooner, the time budget.
+    warmup_fraction : float
+        The part of the run over which the one-cycle schedule rises, in [0, 1).
     lr_step_epochs : int
         Epochs between the step schedule's decays.
     lr_gamma : float
@@ -146,6 +165,11 @@ class TrainConfig:
         (``aekit.regularizers.translate_images``). 0 turns it off. Validation data is never
         moved. The shifts come from a generator of their own, seeded by ``seed`` and saved in
         checkpoints, and are drawn for the whole batch before DDP splits it.
+    checkpoint_seconds : float
+        0 writes a checkpoint after every epoch; otherwise after the first and the last, and
+        after any epoch that ends this many seconds or more after the previous checkpoint (an
+        interrupted run then loses at most that much; epochs of a small data set last a few
+        milliseconds, and a checkpoint can cost more than the epoch).
     progress : bool
         Show a progress bar (on a terminal) with loss and throughput.
     log_every : int
@@ -160,6 +184,8 @@ class TrainConfig:
     lr: float = param(1e-3, gt=0)
     momentum: float = param(0.9, ge=0, lt=1)
     lr_schedule: str = param("constant", choices=SCHEDULES)
+    warmup_fraction: float = param(0.3, ge=0, lt=1)
+    time_budget: float | None = param(None, gt=0)
     lr_step_epochs: int = param(10, ge=1)
     lr_gamma: float = param(0.5, gt=0)
     initial_momentum: float | None = param(None, ge=0, lt=1)
@@ -178,6 +204,7 @@ class TrainConfig:
     augment_shift: int = param(0, ge=0)
     augment_prob: float = param(0.5, gt=0, le=1)
     image_shape: tuple[int, int] | None = None
+    checkpoint_seconds: float = param(0.0, ge=0)
     progress: bool = True
     log_every: int = param(50, ge=1)
 
@@ -256,10 +283,17 @@ class TrainConfig:
                     "out of the frame; use a few pixels"
                 )
 
-    def lr_at(self, epoch: int) -> float:
-        """Learning rate for 0-based ``epoch``."""
+    def lr_at(self, epoch: int, progress: float | None = None) -> float:
+        """Learning rate for 0-based ``epoch``; ``progress`` in [0, 1] is the part of the run
+        done (by batches or by the time budget, whichever is further), which the one-cycle and
+        cosine schedules follow when given."""
+        if progress is None:
+            progress = epoch / self.epochs
+        progress = min(max(progress, 0.0), 1.0)
+        if self.lr_schedule == "onecycle":
+            return self.lr * onecycle_factor(progress, self.warmup_fraction)
         if self.lr_schedule == "cosine":
-            return self.lr * 0.5 * (1 + math.cos(math.pi * epoch / self.epochs))
+            return self.lr * 0.5 * (1 + math.cos(math.pi * progress))
         if self.lr_schedule == "step":
             return self.lr * self.lr_gamma ** (epoch // self.lr_step_epochs)
         if self.lr_schedule == "exponential":
@@ -271,6 +305,18 @@ class TrainConfig:
         if self.initial_momentum is not None and epoch < self.momentum_warmup_epochs:
             return self.initial_momentum
         return self.momentum
+
+
+def onecycle_factor(progress: float, warmup_fraction: float = 0.3) -> float:
+    """The one-cycle schedule's factor on the peak learning rate at ``progress`` in [0, 1]:
+    a half-cosine rise from ``1 / ONECYCLE_DIV`` to 1 over ``warmup_fraction``, then a
+    half-cosine fall to ``1 / ONECYCLE_FINAL_DIV`` (OneCycleLR's shape, with its defaults)."""
+    start, end = 1.0 / ONECYCLE_DIV, 1.0 / ONECYCLE_FINAL_DIV
+    if progress < warmup_fraction:
+        t = progress / warmup_fraction
+        return start + (1.0 - start) * 0.5 * (1 - math.cos(math.pi * t))
+    t = (progress - warmup_fraction) / (1.0 - warmup_fraction)
+    return end + (1.0 - end) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -333,6 +379,8 @@ class History:
     best_epoch: int | None = None
     best_value: float | None = None
     stopped_early: bool = False
+    #: Training ended because the time budget was spent.
+    out_of_time: bool = False
 
     def values(self, key: str) -> list[float]:
         return [r[key] for r in self.records if key in r]
@@ -437,6 +485,10 @@ class Trainer:
         self._loss: Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor]]] | None = None
         self._phase_loss: Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor]]] | None = None
         self._best_state: dict[str, torch.Tensor] | None = None
+        self._clock = BudgetClock(self.config.time_budget, time.perf_counter())
+        self._out_of_time = False
+        self._save_seconds: float | None = None
+        self._last_save: float | None = None
         if self.config.optimizer == "lbfgs" and self._phased:
             raise ConfigError(
                 "",
@@ -630,7 +682,7 @@ class Trainer:
         defaults = json.loads(json.dumps(asdict(TrainConfig())))
         saved = {**defaults, **run["train_config"]}
         # Display and speed settings may change between sessions; the rest may not.
-        free = {"progress", "log_every", "device", "flush_denormal"}
+        free = {"progress", "log_every", "device", "flush_denormal", "checkpoint_seconds"}
         diff = sorted(k for k in ours if k not in free and saved.get(k) != ours[k])
         if diff:
             raise ValueError(
@@ -674,14 +726,18 @@ class Trainer:
             folder.write_metrics(state.records)
         return state
 
-    def _save(self, state: RunState, record: dict[str, Any]) -> None:
+    def _save(self, state: RunState, record: dict[str, Any], append: bool = True) -> None:
         """The epoch's checkpoint and metrics line; a staged run takes the old one's place as
         soon as its first checkpoint is safe."""
         assert self._folder is not None
+        start = time.perf_counter()
         files, extra = self._checkpoint_tensors()
         self._folder.save_checkpoint(state, files, extra)
-        self._folder.append_metrics(record)
+        if append:
+            self._folder.append_metrics(record)
         self._folder.promote()
+        self._last_save = time.perf_counter()
+        self._save_seconds = self._last_save - start
 
     # Training ----------------------------------------------------------------------------------
 
@@ -694,6 +750,7 @@ class Trainer:
         y_val=None,
         transform: BatchTransform | None = None,
         force_data: bool = False,
+        budget_start: float | None = None,
     ) -> History:
         """Train on ``x_train`` (array or tensor, ``(n_samples, n_features)``).
 
@@ -718,11 +775,16 @@ class Trainer:
             28))``); by default the one ``config.augment_shift`` describes, if any.
         force_data : bool
             Resume even though the data's fingerprint differs from the run's.
+        budget_start : float, optional
+            ``time.perf_counter()`` at which ``config.time_budget`` started counting (before
+            the data was loaded, say); default: now.
 
         Returns
         -------
         History
         """
+        start = budget_start if budget_start is not None else time.perf_counter()
+        self._clock = BudgetClock(self.config.time_budget, start)
         self.context = init_distributed(self.device)
         self.device = self.context.device
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
@@ -794,6 +856,7 @@ class Trainer:
         self.optimizers = self._make_optimizers()
         self.optimizer = next(iter(self.optimizers.values()))
         self._best_state = None
+        self._last_save = None
         self._ema: list[torch.Tensor] | None = None
         self._ema_updates = 0
         if cfg.ema_decay is not None:
@@ -806,15 +869,24 @@ class Trainer:
             # A rank that cannot open the run (say, no shared filesystem) stops them all.
             state = ctx.run_together(lambda: self._open_run(resume, data, force_data))
         start_epoch = cfg.epochs if state.finished else state.epoch + 1
+        self._clock.before = state.seconds
+        if cfg.time_budget is not None:
+            if state.budget_origin is None:  # a new run: its schedule starts now
+                state.budget_origin = self._clock.used()
+            self._clock.origin = state.budget_origin
         if ctx.enabled and not ctx.is_main:
             # Rank 0 continues the run's own random stream (the checkpoint's); the others draw
             # their own noise (corruption, Gibbs samples), seeded from the run and the epoch.
             torch.manual_seed(_rank_seed(cfg.seed, ctx.rank, start_epoch))
         n_batches = self._n_batches = math.ceil(len(data.x) / min(cfg.batch_size, len(data.x)))
+        self._batch_rows = min(cfg.batch_size, len(data.x))
+        self._n_val = len(data.xv) if data.xv is not None else 0
+        # With a budget the bar counts its seconds: the number of batches is not known.
+        timed = cfg.time_budget is not None
         bar = tqdm(
-            total=cfg.epochs * n_batches,
-            initial=start_epoch * n_batches,
-            unit="batch",
+            total=round(cfg.time_budget) if timed else cfg.epochs * n_batches,
+            initial=round(state.seconds) if timed else start_epoch * n_batches,
+            unit="s" if timed else "batch",
             desc=type(self.model).__name__,
             disable=None if cfg.progress and ctx.is_main else True,
             dynamic_ncols=True,
@@ -823,9 +895,11 @@ class Trainer:
         try:
             for epoch in range(start_epoch, cfg.epochs):
                 record = self._train_epoch(epoch, data, bar)
+                end_start, self._save_seconds = time.perf_counter(), None
                 self._validate(record, data, state, epoch)
                 stopped_early = self._end_epoch(epoch, record, state)
-                if stopped_early:
+                self._clock.timed_end(time.perf_counter() - end_start, self._save_seconds)
+                if stopped_early or state.out_of_time:
                     break
         except RuntimeError as err:
             if ctx.enabled and is_communication_error(err):
@@ -841,19 +915,24 @@ class Trainer:
         x, y, n = data.x, data.y, len(data.x)
         bs, n_batches = min(cfg.batch_size, n), self._n_batches
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.bf16)
-        lr = cfg.lr_at(epoch)
+        lr = self._set_lr(epoch, 0.0)
         for opt in self.optimizers.values():
             for group in opt.param_groups:
-                group["lr"] = lr * group.get("lr_scale", 1.0)
                 if "momentum" in group:
                     group["momentum"] = cfg.momentum_at(epoch)
+        clock, per_batch = self._clock, self._lr_per_batch()
+        self._out_of_time = False
         t0 = time.perf_counter()
         perm = torch.randperm(n, generator=self._shuffle_gen).to(x.device)
         loss_sum = torch.zeros((), device=x.device)
         term_sums: torch.Tensor | None = None
         term_names: list[str] = []
         first_bad = torch.full((), -1, dtype=torch.long, device=x.device)
+        b = -1
         for b in range(n_batches):
+            if per_batch and b:
+                self._set_lr(epoch, b / n_batches)
+            t_batch = time.perf_counter()
             xb, yb, rows = self._batch(perm[b * bs : (b + 1) * bs], x, y)
             loss, terms = self._step(xb, yb, autocast)
             loss = loss.detach().float()
@@ -865,31 +944,91 @@ class Trainer:
                 stacked = torch.stack([t.detach().float() for t in terms.values()]) * rows
                 term_sums = stacked if term_sums is None else term_sums + stacked
                 term_names = list(terms)
-            if (b + 1) % cfg.log_every == 0 or b == n_batches - 1:
+            log = (b + 1) % cfg.log_every == 0 or b == n_batches - 1
+            if log:
                 self._check_finite(first_bad, epoch, n_batches)
                 done = min((b + 1) * bs, n)
                 mine = done if not ctx.enabled else _rows_done(b + 1, bs, n, ctx)
-                bar.update(b + 1 - (bar.n - epoch * n_batches))
+                self._update_bar(bar, epoch, b)
                 bar.set_postfix(
                     epoch=epoch + 1,
                     loss=f"{float(loss_sum) / max(mine, 1):.4g}",
                     samples_s=f"{done / (time.perf_counter() - t0):.0f}",
                     refresh=False,
                 )
+            if clock.budget is not None:
+                if self._budget_spent(b, log, time.perf_counter() - t_batch):
+                    self._out_of_time = True
+                    break
         if ctx.enabled:
             loss_sum, term_sums = _sum_over_ranks(ctx, loss_sum, term_sums)
         elapsed = time.perf_counter() - t0
+        done = min((b + 1) * bs, n)  # rows trained on: all but when the budget cut the epoch
         record: dict[str, Any] = {
             "epoch": epoch + 1,
             "lr": lr,
-            "train_loss": float(loss_sum) / n,
-            "samples_per_s": n / elapsed,
+            "train_loss": float(loss_sum) / done,
+            "samples_per_s": done / elapsed,
             "seconds": elapsed,
         }
+        if done < n:
+            record["batches"] = b + 1
         if term_sums is not None:
-            for name, value in zip(term_names, (term_sums / n).tolist()):
+            for name, value in zip(term_names, (term_sums / done).tolist()):
                 record[f"train_{name}"] = value
         return record
+
+    def _lr_per_batch(self) -> bool:
+        """Whether the learning rate changes within an epoch: the one-cycle schedule always,
+        the cosine one when it follows a time budget."""
+        cfg = self.config
+        return cfg.lr_schedule == "onecycle" or (
+            cfg.lr_schedule == "cosine" and cfg.time_budget is not None
+        )
+
+    def _set_lr(self, epoch: int, within: float) -> float:
+        """Set every optimizer's learning rate for ``within`` (a fraction) of 0-based
+        ``epoch``; the schedule follows the batches done or the time budget spent, whichever
+        is further. Returns the rate."""
+        cfg = self.config
+        progress = None
+        if self._lr_per_batch():
+            progress = max((epoch + within) / cfg.epochs, self._clock.progress())
+        lr = cfg.lr_at(epoch, progress)
+        for opt in self.optimizers.values():
+            for group in opt.param_groups:
+                group["lr"] = lr * group.get("lr_scale", 1.0)
+        return lr
+
+    def _budget_spent(self, b: int, log: bool, batch_seconds: float) -> bool:
+        """Whether the time budget ends the run after batch ``b``. Under torchrun the ranks
+        agree at each progress update (the slowest rank's clock), so they stop together."""
+        clock, ctx = self._clock, self.context
+        clock.batch_seconds = batch_seconds
+        if clock.end_seconds is None:  # before any epoch's end has been timed
+            n_val = self._n_val
+            clock.estimate(self._checkpoint_bytes(), batch_seconds / 3 * n_val / self._batch_rows)
+        if not ctx.enabled:
+            return clock.spent()
+        if not log:
+            return False
+        used = torch.tensor(clock.used() + batch_seconds, dtype=torch.float64)
+        clock.sync(float(ctx.all_reduce(used.to(self.device), "max")) - batch_seconds)
+        return ctx.any(clock.spent())
+
+    def _checkpoint_bytes(self) -> int:
+        """Bytes of a checkpoint: the weights, twice more for Adam's moments, once more for
+        the best weights."""
+        if self._folder is None or not self.context.is_main:
+            return 0
+        weights = sum(t.numel() * t.element_size() for t in self.model.state_dict().values())
+        return 4 * weights
+
+    def _update_bar(self, bar, epoch: int, b: int) -> None:
+        if self.config.time_budget is not None:
+            bar.update(min(round(self._clock.used()), bar.total) - bar.n)
+        else:
+            bar.update(b + 1 - (bar.n - epoch * self._n_batches))
 
     def _batch(self, idx: torch.Tensor, x, y) -> tuple[torch.Tensor, torch.Tensor | None, int]:
         """This process's rows of the global batch ``idx``, transformed: (inputs, targets,
@@ -955,18 +1094,36 @@ class Trainer:
         state.records.append(record)
         state.epoch = epoch
         stop = cfg.patience is not None and state.wait >= cfg.patience
-        state.finished = stop or epoch + 1 == cfg.epochs
-        self.history = History(state.records, state.best_epoch, state.best_value, stop)
-        if self._folder is not None and ctx.is_main:
+        state.out_of_time = self._out_of_time
+        state.finished = stop or state.out_of_time or epoch + 1 == cfg.epochs
+        state.seconds = self._clock.used()
+        self.history = History(
+            state.records, state.best_epoch, state.best_value, stop, state.out_of_time
+        )
+        saved = self._folder is not None and ctx.is_main and self._checkpoint_due(state)
+        if saved:
             self._save(state, record)
+        elif self._folder is not None and ctx.is_main:
+            self._folder.append_metrics(record)  # a resume rewrites it from its checkpoint
         # Callbacks see the epoch after its checkpoint (an exception in one leaves it intact); a
         # stop they ask for is written into it so a resume ends here too.
         callback_stop = any(cb(self, record) for cb in self.callbacks)
         if ctx.enabled:  # every rank stops, or none
             callback_stop = ctx.any(callback_stop)
         if callback_stop and self._folder is not None and ctx.is_main and not state.finished:
-            self._folder.mark_finished()
+            if saved:
+                self._folder.mark_finished()
+            else:  # this epoch had no checkpoint yet: the stop gets one of its own
+                state.finished = True
+                self._save(state, record, append=False)
         return callback_stop or stop
+
+    def _checkpoint_due(self, state: RunState) -> bool:
+        """Every epoch by default; with ``checkpoint_seconds``, the first, the last and then
+        one whenever that many seconds have passed since the previous one."""
+        every = self.config.checkpoint_seconds
+        last = self._last_save
+        return not every or state.finished or last is None or time.perf_counter() - last >= every
 
     def _finish(self, state: RunState, stopped_early: bool, data: _Data) -> History:
         """The best (or averaged) weights into the model, the history, the final model saved."""
@@ -975,7 +1132,9 @@ class Trainer:
         elif self._ema is not None:
             self._swap_ema()  # the average is the model; the raw weights are dropped
         self.model.eval()
-        self.history = History(state.records, state.best_epoch, state.best_value, stopped_early)
+        self.history = History(
+            state.records, state.best_epoch, state.best_value, stopped_early, state.out_of_time
+        )
         ctx = self.context
         if self._folder is not None and ctx.is_main and is_registered(self.model):
             card = run_card(self, data.x, data.xv, data.fingerprint)

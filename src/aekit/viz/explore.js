@@ -41,6 +41,8 @@
       for (let i = 0; i < n; i++) h[i] = 1 / (1 + Math.exp(-h[i]));
     } else if (name === "relu") {
       for (let i = 0; i < n; i++) h[i] = h[i] > 0 ? h[i] : 0;
+    } else if (name === "elu") {
+      for (let i = 0; i < n; i++) h[i] = h[i] > 0 ? h[i] : Math.expm1(h[i]);
     } else if (name === "tanh") {
       for (let i = 0; i < n; i++) h[i] = Math.tanh(h[i]);
     } else if (name === "exp") {

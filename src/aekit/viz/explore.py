@@ -194,6 +194,7 @@ _ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "logistic": lambda h: 1.0 / (1.0 + np.exp(-h)),
     "sigmoid": lambda h: 1.0 / (1.0 + np.exp(-h)),
     "relu": lambda h: np.maximum(h, 0.0),
+    "elu": lambda h: np.where(h > 0, h, np.expm1(np.minimum(h, 0.0))),
     "tanh": np.tanh,
     "exp": np.exp,
     "softmax": lambda h: (
