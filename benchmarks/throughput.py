@@ -60,6 +60,8 @@ LOOPS = ("aekit", "hand")
 TARGET_SAME_PRECISION = 0.95  # aekit / hand at the same precision
 TARGET_BF16_SPEEDUP = 1.45  # aekit bf16 / hand fp32
 TARGET_BF16_ERROR = 0.02  # (bf16 error - fp32 error) / fp32 error, at most
+TARGET_PEAK_SHARE = 0.34  # the bf16 step's FLOP/s over the bf16 matmul peak: 2 x today's 17%
+PEAK_N = 4096  # the peak's square matmul
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -111,11 +113,11 @@ def load_mnist() -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
 # Models and loops --------------------------------------------------------------------------------
 
 
-def make_autoencoder(seed: int = 0) -> Autoencoder:
+def make_autoencoder(seed: int = 0, activation: str = "logistic") -> Autoencoder:
     torch.manual_seed(seed)
     return Autoencoder(
         AutoencoderConfig(
-            layers=LAYERS, activation="logistic", code_activation="linear", likelihood="bernoulli"
+            layers=LAYERS, activation=activation, code_activation="linear", likelihood="bernoulli"
         )
     )
 
@@ -176,6 +178,128 @@ def train_aekit(model: Autoencoder, x: torch.Tensor, bf16: bool) -> float:
     )
     history = Trainer(model, config).fit(x)
     return history.records[-1]["samples_per_s"]
+
+
+# Prototypes for the share of the bf16 peak (issue 24) --------------------------------------------
+
+
+class CompiledTrainer(Trainer):
+    """The Trainer with its objective compiled by ``torch.compile`` (inductor's C++ backend on
+    CPU): the forward's and backward's elementwise work and casts fuse into a few kernels. The
+    prototype of a proposed ``TrainConfig.compile``."""
+
+    def _setup(self, data, transform) -> None:  # type: ignore[no-untyped-def]
+        super()._setup(data, transform)
+        self._loss = torch.compile(self._loss)
+
+
+def _master_adam_update(
+    masters: list[torch.Tensor],
+    grads: list[torch.Tensor],
+    exp_avgs: list[torch.Tensor],
+    exp_avg_sqs: list[torch.Tensor],
+    params: list[torch.Tensor],
+    step: torch.Tensor,
+    lr: torch.Tensor,
+    beta1: float,
+    beta2: float,
+    eps: float,
+) -> None:
+    """torch's Adam on fp32 master weights from bf16 gradients, writing the bf16 working copy in
+    the same pass: compiled, each tensor's update is one loop over memory (the update is
+    memory-bound, and unfused it reads and writes every weight several times)."""
+    bias1 = 1 - beta1**step
+    bias2 = 1 - beta2**step
+    for master, grad, m, v, param in zip(masters, grads, exp_avgs, exp_avg_sqs, params):
+        g = grad.float()
+        m.mul_(beta1).add_(g, alpha=1 - beta1)
+        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+        master.sub_(lr / bias1 * m / ((v / bias2).sqrt() + eps))
+        param.copy_(master)
+
+
+_master_adam_compiled = torch.compile(_master_adam_update, fullgraph=True)
+
+
+class MasterAdam(torch.optim.Optimizer):
+    """Adam whose parameters are bf16 working copies of fp32 master weights (Micikevicius et
+    al., "Mixed Precision Training", ICLR 2018): forward and backward read and write half the
+    bytes, and autocast has no weights to cast. The parameters turn bf16 on construction;
+    ``to_fp32`` gives them back their master values as fp32."""
+
+    def __init__(self, params, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> None:
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": 1e-8})
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state[p]
+                state["master"] = p.detach().float().clone()
+                state["exp_avg"] = torch.zeros_like(state["master"])
+                state["exp_avg_sq"] = torch.zeros_like(state["master"])
+                p.data = p.data.to(torch.bfloat16)
+        self._step = torch.zeros(())
+        self._lr = torch.zeros(())  # a tensor, so a schedule's new lr does not recompile
+
+    @torch.no_grad()
+    def step(self, closure=None):  # type: ignore[no-untyped-def]
+        self._step += 1
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            states = [self.state[p] for p in params]
+            self._lr.fill_(group["lr"])
+            beta1, beta2 = group["betas"]
+            _master_adam_compiled(
+                [s["master"] for s in states],
+                [p.grad for p in params],
+                [s["exp_avg"] for s in states],
+                [s["exp_avg_sq"] for s in states],
+                params,
+                self._step,
+                self._lr,
+                beta1,
+                beta2,
+                group["eps"],
+            )
+
+    def to_fp32(self) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.data = self.state[p]["master"].clone()
+
+
+class MasterTrainer(CompiledTrainer):
+    """A compiled objective and, with ``bf16``, Adam on fp32 master weights with bf16 working
+    weights (``MasterAdam``); the model is fp32 again when ``fit`` returns."""
+
+    def _make_optimizer(self, params, lr_scale):  # type: ignore[no-untyped-def]
+        cfg = self.config
+        if not (cfg.bf16 and cfg.optimizer == "adam"):
+            return super()._make_optimizer(params, lr_scale)
+        opt = MasterAdam(params, lr=cfg.lr, betas=cfg.adam_betas)
+        for group in opt.param_groups:
+            group["lr_scale"] = lr_scale
+        return opt
+
+    def fit(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return super().fit(*args, **kwargs)
+        finally:
+            if isinstance(getattr(self, "optimizer", None), MasterAdam):
+                self.optimizer.to_fp32()
+
+
+# The bf16 steps timed against the peak: name -> (trainer, batch size, hidden units). The first
+# is today's step; SHARE_CHOSEN is the path whose error the share check verifies.
+SHARE_LOOPS: dict[str, tuple[type[Trainer], int, str]] = {
+    "aekit_bf16_b256": (Trainer, 256, "logistic"),
+    "compiled_b256": (CompiledTrainer, 256, "logistic"),
+    "master_b256": (MasterTrainer, 256, "logistic"),
+    "aekit_bf16_b1024": (Trainer, 1024, "logistic"),
+    "compiled_b1024": (CompiledTrainer, 1024, "logistic"),
+    "master_b1024": (MasterTrainer, 1024, "logistic"),
+    "aekit_bf16_b256_elu": (Trainer, 256, "elu"),
+    "master_b1024_elu": (MasterTrainer, 1024, "elu"),
+}
+SHARE_CHOSEN = "master_b1024"
 
 
 # Measurements ------------------------------------------------------------------------------------
@@ -292,6 +416,203 @@ def quality_check(
         "bf16_relative_error_change": runs["bf16"]["test_squared_error"] / fp32 - 1,
         "seed_relative_error_change": runs["fp32_seed1"]["test_squared_error"] / fp32 - 1,
     }
+
+
+# Share of the bf16 matmul peak ------------------------------------------------------------------
+
+
+def has_amx() -> bool:
+    """Whether the CPU has AMX tiles for bf16 (Linux /proc/cpuinfo flags)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    flags = next((line.split() for line in text.splitlines() if line.startswith("flags")), [])
+    return "amx_bf16" in flags and "amx_tile" in flags
+
+
+def _share_config(batch_size: int, bf16: bool, epochs: int = 1, seed: int = 0) -> TrainConfig:
+    return TrainConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        optimizer="adam",
+        lr=LR,
+        val_fraction=0,
+        restore_best=False,
+        progress=False,
+        device="cpu",
+        bf16=bf16,
+        seed=seed,
+    )
+
+
+def time_share_loops(x_train: np.ndarray, window: int, repeats: int) -> dict[str, Any]:
+    """Interleaved rounds of each SHARE_LOOPS entry, ``window`` samples per timed ``fit``:
+    wall-clock and process-CPU samples/s of each call."""
+    x = torch.from_numpy(x_train[:window])
+    runs = {}
+    for name, (trainer_cls, batch_size, activation) in SHARE_LOOPS.items():
+        model = make_autoencoder(seed=0, activation=activation)
+        runs[name] = (trainer_cls, model, _share_config(batch_size, bf16=True))
+    for name, (trainer_cls, model, config) in runs.items():
+        t0 = time.perf_counter()
+        trainer_cls(model, config).fit(x[: 4 * config.batch_size])  # compiles, if it compiles
+        print(f"  warm-up {name}: {time.perf_counter() - t0:.1f} s", flush=True)
+    names = list(runs)
+    wall: dict[str, list[float]] = {k: [] for k in names}
+    cpu: dict[str, list[float]] = {k: [] for k in names}
+    for r in range(repeats):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            trainer_cls, model, config = runs[name]
+            t0, c0 = time.perf_counter(), time.process_time()
+            trainer_cls(model, config).fit(x)
+            wall[name].append(len(x) / (time.perf_counter() - t0))
+            cpu[name].append(len(x) / (time.process_time() - c0))
+        print(
+            f"  round {r + 1}/{repeats}: "
+            + ", ".join(f"{k} {v[-1]:.0f}" for k, v in wall.items())
+            + " samples/s",
+            flush=True,
+        )
+    return {"wall_samples_per_s": wall, "cpu_samples_per_s": cpu}
+
+
+def share_quality(
+    x_train: np.ndarray, x_test: np.ndarray, n_train: int, epochs: int
+) -> dict[str, Any]:
+    """Test error of SHARE_CHOSEN's path against fp32 after the same schedule, and of fp32 from a
+    second seed (the scale a 2% tolerance is read against)."""
+    trainer_cls, batch_size, activation = SHARE_LOOPS[SHARE_CHOSEN]
+    runs = {}
+    for name, cls, bf16, seed in (
+        ("fp32", Trainer, False, 0),
+        (SHARE_CHOSEN, trainer_cls, True, 0),
+        ("fp32_seed1", Trainer, False, 1),
+    ):
+        model = make_autoencoder(seed=seed, activation=activation)
+        trainer = cls(model, _share_config(batch_size, bf16, epochs=epochs, seed=seed))
+        t0 = time.perf_counter()
+        trainer.fit(x_train[:n_train])
+        seconds = time.perf_counter() - t0
+        error = trainer.evaluate(x_test)["squared_error"]  # fp32 weights in both
+        runs[name] = {"test_squared_error": error, "seconds": seconds}
+        print(f"  {name}: test squared error {error:.3f} ({seconds:.0f} s)", flush=True)
+    fp32 = runs["fp32"]["test_squared_error"]
+    return {
+        "n_train": n_train,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "activation": activation,
+        "runs": runs,
+        "relative_error_change": runs[SHARE_CHOSEN]["test_squared_error"] / fp32 - 1,
+        "seed_relative_error_change": runs["fp32_seed1"]["test_squared_error"] / fp32 - 1,
+    }
+
+
+def summarise_share(timing: dict[str, Any], peak: float) -> dict[str, Any]:
+    """Each loop's FLOP/s as a share of the bf16 peak, and its speed paired with today's step."""
+    flops = 6 * n_weights()
+    wall, cpu = timing["wall_samples_per_s"], timing["cpu_samples_per_s"]
+    base = next(iter(SHARE_LOOPS))
+    rows = {}
+    for name in SHARE_LOOPS:
+        med = statistics.median(wall[name])
+        rows[name] = {
+            "batch_size": SHARE_LOOPS[name][1],
+            "activation": SHARE_LOOPS[name][2],
+            "median_samples_per_s": round(med, 1),
+            "max_samples_per_s": round(max(wall[name]), 1),
+            "samples_per_s": [round(v, 1) for v in wall[name]],
+            "median_gflops": round(flops * med / 1e9, 1),
+            "share_of_peak": round(flops * med / 1e9 / peak, 4),
+            "best_share_of_peak": round(flops * max(wall[name]) / 1e9 / peak, 4),
+            # Process CPU time leaves out time spent descheduled; meaningful at one thread.
+            "cpu_time_share_of_peak": round(flops * statistics.median(cpu[name]) / 1e9 / peak, 4),
+            f"speed_vs_{base}": round(
+                statistics.median(a / b for a, b in zip(wall[name], wall[base])), 4
+            ),
+        }
+    return rows
+
+
+def run_share(
+    x_train: np.ndarray, x_test: np.ndarray, quick: bool, threads: int
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The bf16 peak, each SHARE_LOOPS step's share of it, and the chosen path's error check."""
+    reps = 2 if quick else 5
+    window = 8 * 1024 if quick else 40 * 1024
+    repeats = 2 if quick else 7
+    n_train, epochs = (4096, 1) if quick else (60000, 4)
+    print(f"bf16 matmul peak ({PEAK_N}^2, best of {reps})...")
+    peak = matmul_peak(PEAK_N, torch.bfloat16, reps)
+    print(f"share of peak: {repeats} rounds x {window} samples per loop...")
+    timing = time_share_loops(x_train, window, repeats)
+    peak = max(peak, matmul_peak(PEAK_N, torch.bfloat16, reps))
+    print(f"error check of {SHARE_CHOSEN}: {n_train} images, {epochs} epochs...")
+    quality = share_quality(x_train, x_test, n_train, epochs)
+    rows = summarise_share(timing, peak)
+    base = next(iter(SHARE_LOOPS))
+    share = {
+        "threads": threads,
+        "peak_n": PEAK_N,
+        "peak_bf16_gflops": round(peak, 1),
+        "flops_per_sample": 6 * n_weights(),
+        "window_samples": window,
+        "repeats": repeats,
+        "chosen": SHARE_CHOSEN,
+        "loops": rows,
+        "quality": quality,
+    }
+    checks = [
+        check(
+            f"{base}_share_of_peak",
+            rows[base]["share_of_peak"],
+            ">=",
+            0.0,
+            "today's bf16 step at batch 256: the starting point (issue 24 says 17%)",
+        ),
+        check(
+            "bf16_step_share_of_peak",
+            rows[SHARE_CHOSEN]["share_of_peak"],
+            ">=",
+            TARGET_PEAK_SHARE,
+            f"{SHARE_CHOSEN}: median FLOP/s (6 x weights x samples/s) / bf16 matmul peak, "
+            f"{threads} thread(s)",
+        ),
+        check(
+            "chosen_bf16_test_error_vs_fp32",
+            quality["relative_error_change"],
+            "<=",
+            TARGET_BF16_ERROR,
+            f"({SHARE_CHOSEN} - fp32) / fp32 test squared error after the same schedule",
+        ),
+    ]
+    return share, checks
+
+
+def print_share(share: dict[str, Any]) -> None:
+    print()
+    print(
+        f"bf16 matmul peak ({share['peak_n']}^2, {share['threads']} thread(s)): "
+        f"{share['peak_bf16_gflops']:.0f} GFLOP/s"
+    )
+    header = f"{'loop':<22}{'batch':>6}{'samples/s':>11}{'GFLOP/s':>9}{'share':>8}{'best':>8}"
+    header += f"{'cpu-time':>10}{'x today':>9}"
+    print(header)
+    print("-" * len(header))
+    base = next(iter(SHARE_LOOPS))
+    for name, row in share["loops"].items():
+        print(
+            f"{name:<22}{row['batch_size']:>6}{row['median_samples_per_s']:>11.0f}"
+            f"{row['median_gflops']:>9.0f}{row['share_of_peak']:>8.1%}"
+            f"{row['best_share_of_peak']:>8.1%}{row['cpu_time_share_of_peak']:>10.1%}"
+            f"{row[f'speed_vs_{base}']:>9.2f}"
+        )
+    q = share["quality"]
+    print(
+        f"error check ({q['n_train']} images, {q['epochs']} epochs, batch {q['batch_size']}): "
+        + ", ".join(f"{k} {v['test_squared_error']:.3f}" for k, v in q["runs"].items())
+    )
 
 
 def machine_info(threads: int) -> dict[str, Any]:
@@ -438,7 +759,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--batches", type=int, default=None, help="batches per timed repeat")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats of each loop")
+    parser.add_argument(
+        "--share",
+        action="store_true",
+        help="measure the bf16 step's share of the bf16 matmul peak instead (CPUs with AMX; "
+        "default out results/throughput_share_t{threads}.json)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: the usable cores)"
+    )
     args = parser.parse_args(argv)
+    if args.share:
+        return main_share(args)
 
     quick = args.quick
     n_batches = args.batches if args.batches is not None else (4 if quick else 60)
@@ -450,9 +782,9 @@ def main(argv: list[str] | None = None) -> int:
     if n_batches < 1 or repeats < 1:
         parser.error("--batches and --repeats must be positive")
 
-    threads = len(os.sched_getaffinity(0))
+    threads = args.threads or len(os.sched_getaffinity(0))
     torch.set_num_threads(threads)
-    print(f"torch.set_num_threads({threads}) (the number of usable cores)")
+    print(f"torch.set_num_threads({threads})")
     load_start = os.getloadavg()
 
     x_train, x_test, data_info = load_mnist()
@@ -531,6 +863,58 @@ def main(argv: list[str] | None = None) -> int:
     }
     result["machine"]["load_average_end"] = load_end
     print_report(result)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+def main_share(args: argparse.Namespace) -> int:
+    """``--share``: the bf16 peak and each step's share of it, on a CPU with AMX."""
+    threads = args.threads or len(os.sched_getaffinity(0))
+    if not has_amx():
+        print("skipped: this CPU has no AMX (amx_bf16, amx_tile); the share target is for AMX")
+        return 0
+    torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)  # as the trainer does, also for the peak
+    print(f"torch.set_num_threads({threads})")
+    name = f"throughput_share{'_quick' if args.quick else ''}_t{threads}.json"
+    out = args.out or RESULTS_DIR / name
+    load_start = os.getloadavg()
+    x_train, x_test, data_info = load_mnist()
+    print(f"data: {data_info['source']}")
+    share, checks = run_share(x_train, x_test, args.quick, threads)
+    load_end = os.getloadavg()
+    result = {
+        "benchmark": "throughput --share",
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "quick": args.quick,
+        "machine": {
+            **machine_info(threads),
+            "load_average_start": load_start,
+            "load_average_end": load_end,
+        },
+        "setup": {
+            "layers": "-".join(map(str, LAYERS)),
+            "likelihood": "bernoulli",
+            "optimizer": "adam",
+            "lr": LR,
+            "data": data_info,
+            "loops": {k: [c.__name__, b, a] for k, (c, b, a) in SHARE_LOOPS.items()},
+            "timing": "wall time of Trainer(...).fit(x) with epochs=1 on window_samples rows, "
+            "interleaved rounds with the order rotated; share = 6 x weights x samples/s over "
+            "the best bf16 (n, n) @ (n, n) before and after the loops",
+        },
+        "share": share,
+        "checks": checks,
+        "all_pass": all(c["pass"] for c in checks),
+    }
+    print_share(share)
+    print()
+    for c in checks:
+        verdict = "PASS" if c["pass"] else "FAIL"
+        print(f"{c['name']:<34}{c['measured']:>10.4f}{c['target']:>10}  {verdict}")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}")
