@@ -117,6 +117,14 @@ def test_checks_follow_the_issue_targets():
     assert not any(c["applies"] for c in quick)
 
 
+def test_the_job_carries_the_budget_asked_for():
+    job = ttq.make_job(300.0, 2, quick=False)
+    assert (job["budget"], job["threads"], job["data_options"]) == (300.0, 2, {})
+    job = ttq.make_job(4.0, 1, quick=True)
+    assert job["budget"] == 4.0
+    assert job["data_options"] == {"n_train": 10_000, "n_test": 2_000}
+
+
 def test_default_output_names():
     assert ttq.default_out(300.0, quick=False).name == "time_to_quality.json"
     assert ttq.default_out(1800.0, quick=False).name == "time_to_quality_1800s.json"
