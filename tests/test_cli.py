@@ -50,7 +50,8 @@ def train_args(data_file: Path, out: Path, *extra) -> list:
     return [
         "train", "--data", data_file, "--layers", "auto-8-3", "--activation", "relu",
         "--epochs", 3, "--batch-size", 16, "--lr", 0.01, "--no-progress", "--device", "cpu",
-        "--out", out, *extra,
+        # A checkpoint every epoch, so an interrupt's checkpoint is the last epoch's.
+        "--checkpoint-seconds", 0, "--out", out, *extra,
     ]  # fmt: skip
 
 
@@ -354,7 +355,8 @@ def _bad_cases(data_file: Path, tmp_path: Path, trained: Path) -> list[tuple[lis
         (["train", "--data", tmp_path / "missing.npy", "--out", tmp_path / "r"], "missing.npy"),
         (["train", "--data", "no-such-set", "--out", tmp_path / "r"], "no-such-set"),
         (["train", "--out", tmp_path / "r"], "--data"),
-        (["train", "--data", outside, "--out", tmp_path / "r"], "[0, 1]"),
+        (["train", "--data", outside, "--likelihood", "bernoulli", "--out", tmp_path / "r"],
+         "[0, 1]"),
         (["encode", tmp_path, "--data", data_file], "neither"),
         (["encode", tmp_path / "nope", "--data", data_file], "nope"),
         (["encode", trained, "--data", data_file, "--out", tmp_path / "c.txt"], ".npy"),

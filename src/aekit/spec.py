@@ -34,6 +34,7 @@ from aekit.config import ConfigError, check_value, field_specs
 from aekit.data import Dataset, list_datasets, load_dataset
 from aekit.models.base import Model
 from aekit.nn import parse_layers
+from aekit.recipes import default_recipe
 from aekit.registry import model_class
 from aekit.train import TrainConfig, Trainer, load_run, pretrain_stacked, rbm_pretrainer
 from aekit.train.run_folder import RunFolder
@@ -49,7 +50,10 @@ PRETRAIN = ("none", "ae", "rbm")
 MODEL_KEYS = ("name", "conditional")
 #: ``epochs`` when the spec gives a time budget and no epoch count: the budget ends the run.
 MAX_EPOCHS = 1_000_000
-TRAIN_KEYS = ("pretrain", "threads")
+TRAIN_KEYS = ("pretrain", "threads", "recipe")
+#: ``auto``: aekit's default recipe fills in what the spec leaves open (:mod:`aekit.recipes`);
+#: ``none``: the model config's and TrainConfig's own defaults (the lecture's settings).
+RECIPES = ("auto", "none")
 
 
 def is_dataset_name(name: str) -> bool:
@@ -123,6 +127,8 @@ class Run:
     #: ``time.perf_counter()`` when :meth:`RunSpec.build` began: a time budget counts from
     #: here, so loading the data and pretraining are part of it.
     started: float = field(default_factory=time.perf_counter)
+    #: Settings aekit's default recipe filled in (:meth:`RunSpec.with_recipe`).
+    recipe: dict[str, Any] = field(default_factory=dict)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -134,6 +140,7 @@ class Run:
             "data": self.spec.data.to_dict() if self.spec.data else None,
             "pretrain": self.spec.pretrain,
             "labels": self.y_train is not None,
+            "recipe": self.recipe,
         }
 
     def fit(
@@ -183,6 +190,10 @@ class RunSpec:
         Condition on the data's labels where the model family can (the conditional VAE).
     threads : int or None
         CPU threads for torch while the run trains; None leaves torch's choice.
+    recipe : {"auto", "none"}
+        ``auto``: an autoencoder's settings the spec leaves open come from aekit's default
+        recipe for the data (:mod:`aekit.recipes`: units, schedule, length, code size, bf16);
+        ``none``: from the configs' own defaults (the lecture's settings).
     command : str
         Which door made the spec (recorded in run.json).
     """
@@ -194,6 +205,7 @@ class RunSpec:
     pretrain: str = "none"
     conditional: bool = False
     threads: int | None = None
+    recipe: str = "auto"
     command: str = "python"
 
     def __post_init__(self) -> None:
@@ -249,6 +261,8 @@ class RunSpec:
                 "applies to {vae}, not {model}",
                 mentions={"vae": ("model", "vae"), "model": ("model", self.model)},
             )
+        if self.recipe not in RECIPES:
+            raise ConfigError("recipe", f"must be one of {list(RECIPES)}, got {self.recipe!r}")
         threads = self.threads
         if threads is not None and (
             isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
@@ -286,6 +300,7 @@ class RunSpec:
             model_config=model,
             pretrain=train.pop("pretrain", "none"),
             threads=train.pop("threads", None),
+            recipe=train.pop("recipe", "auto"),
             train=train,
         )
 
@@ -315,6 +330,7 @@ class RunSpec:
         train = {**copy.deepcopy(self.train), "pretrain": self.pretrain}
         if self.threads is not None:
             train["threads"] = self.threads
+        train["recipe"] = self.recipe
         out: dict[str, Any] = {"model": model, "train": train}
         if self.data is not None:
             out["data"] = self.data.to_dict()
@@ -330,8 +346,8 @@ class RunSpec:
         **extras: Any,
     ) -> RunSpec:
         """A copy with the given settings on top (``model_config`` and ``train`` merge key by
-        key; ``pretrain``, ``conditional``, ``threads`` and ``command`` replace)."""
-        unknown = sorted(set(extras) - {"pretrain", "conditional", "threads", "command"})
+        key; ``pretrain``, ``conditional``, ``threads``, ``recipe`` and ``command`` replace)."""
+        unknown = sorted(set(extras) - {"pretrain", "conditional", "threads", "recipe", "command"})
         if unknown:
             raise TypeError(f"with_overrides() got unknown settings {unknown}")
         return replace(
@@ -396,25 +412,61 @@ class RunSpec:
             train["image_shape"] = data.image_shape
         return train, suggested
 
+    def with_recipe(self, data: Dataset) -> tuple[RunSpec, dict[str, Any]]:
+        """This spec with aekit's default recipe for ``data`` filled in where it is silent
+        (:mod:`aekit.recipes`; only an autoencoder's, and only with ``recipe="auto"``), and the
+        settings filled in. The returned spec says ``recipe="none"``: it holds every value it
+        needs, so a later aekit with other defaults rebuilds the same run from it."""
+        if self.recipe != "auto" or self.model != "autoencoder":
+            return self, {}
+        recipe = default_recipe(data.x_train, self.train)
+        model = {k: v for k, v in recipe.model.items() if k not in self.model_config}
+        logistic = (
+            self.pretrain == "rbm"
+            or self.model_config.get("sparsity_weight", 0) > 0
+            or self.model_config.get("contractive_method") == "closed"
+        )
+        if logistic:
+            # RBM pretraining builds logistic layers, the KL sparsity penalty needs mean
+            # activations in (0, 1) and the closed-form contractive penalty logistic units:
+            # these keep the lecture's units.
+            model.pop("activation", None)
+        train = {k: v for k, v in recipe.train.items() if k not in self.train}
+        spec = self.with_overrides(model_config=model, train=train, recipe="none")
+        return spec, {**model, **train}
+
     def configs(self, data: Dataset) -> tuple[Any, TrainConfig, np.ndarray | None, dict]:
         """The model config and the TrainConfig this spec makes on ``data`` (every check, no
-        model built), the labels it learns from and the train settings the model suggested."""
+        model built), the labels it learns from and the train settings the model suggested
+        (the default recipe's are filled in first: :meth:`with_recipe`)."""
+        self, _ = self.with_recipe(data)
         labels = self.labels_for(data)
         config = self.model_class.config_class(**self.model_settings(data, labels))
         train, suggested = self.train_settings(config, data)
         return config, TrainConfig(**train), labels, suggested
 
-    def build(self, data: Dataset | None = None, pretrained: bool = True) -> Run:
-        """Load the data (unless given), make the model and the TrainConfig.
+    def build(
+        self, data: Dataset | None = None, pretrained: bool = True, started: float | None = None
+    ) -> Run:
+        """Load the data (unless given), fill in the default recipe, make the model and the
+        TrainConfig.
 
         ``pretrained=False`` skips greedy pretraining (a resumed run takes its weights from
-        its checkpoint instead).
+        its checkpoint instead). ``started`` (a ``time.perf_counter()`` value, default now) is
+        when a time budget starts counting: a caller that loaded ``data`` itself passes the
+        time before it did.
         """
-        started = time.perf_counter()
+        started = time.perf_counter() if started is None else started
         if data is None:
             if self.data is None:
                 raise ValueError("the spec names no data: give a [data] table or --data")
             data = self.data.load()
+        spec, filled = self.with_recipe(data)
+        if filled:  # the filled-in spec is the run's: run.json saves it
+            return spec._build(data, pretrained, started, filled)
+        return self._build(data, pretrained, started, {})
+
+    def _build(self, data: Dataset, pretrained: bool, started: float, filled: dict) -> Run:
         config, train_config, labels, suggested = self.configs(data)
         if pretrained and self.model == "autoencoder":  # once, not again on resume
             warn_if_overcomplete(config)
@@ -422,7 +474,7 @@ class RunSpec:
             torch.set_num_threads(self.threads)
         torch.manual_seed(train_config.seed)  # the initialisation; the trainer seeds the rest
         model = self._make_model(config, data, train_config, pretrained)
-        return Run(self, model, train_config, data, labels, suggested, started)
+        return Run(self, model, train_config, data, labels, suggested, started, filled)
 
     def _make_model(self, config, data: Dataset, train_config: TrainConfig, pretrained: bool):
         if not pretrained or self.pretrain == "none":
@@ -492,7 +544,10 @@ def load_run_spec(run_dir: str | Path) -> RunSpec:
     run = load_run(run_dir)
     metadata = run.get("metadata") or {}
     if "spec" in metadata:
-        return replace(RunSpec.from_dict(metadata["spec"]), command="aekit resume")
+        tables = copy.deepcopy(metadata["spec"])
+        # Specs saved before recipes existed were built from the configs' defaults.
+        tables.setdefault("train", {}).setdefault("recipe", "none")
+        return replace(RunSpec.from_dict(tables), command="aekit resume")
     if run.get("model") not in TRAINABLE or "data" not in metadata:
         raise ValueError(
             f"{run_dir}/run.json does not say which data and model it was trained with (not "

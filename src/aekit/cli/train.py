@@ -24,8 +24,9 @@ from aekit.cli.common import (
 )
 from aekit.cli.report import report_training
 from aekit.config import ConfigError
+from aekit.recipes import describe_recipe
 from aekit.registry import model_class
-from aekit.spec import PRETRAIN, TRAINABLE, DataSpec, RunSpec
+from aekit.spec import PRETRAIN, RECIPES, TRAINABLE, DataSpec, RunSpec
 from aekit.spec import resume as resume_run
 from aekit.train import TrainConfig, is_main_process, shutdown_distributed
 from aekit.train.run_folder import RunFolder
@@ -86,6 +87,16 @@ def _spec_options(fn):
                 "[default: none]",
             ),
             *TRAIN_OPTIONS,
+            click.option(
+                "--recipe",
+                default=None,
+                type=click.Choice(RECIPES),
+                help="autoencoder: 'auto' fills in what the flags leave open from aekit's "
+                "default recipe for the data (ELU units, a one-cycle Adam schedule, a length and "
+                "a code size for the data's size and width, bf16 where the CPU has it; printed "
+                "at the start); 'none' keeps the model's and TrainConfig's own defaults, the "
+                "lecture's settings. [default: auto]",
+            ),
             THREADS_OPTION,
         ],
     )
@@ -121,6 +132,7 @@ def spec_from_command_line(
         pretrain=given.get("pretrain", spec.pretrain),
         conditional=given.get("conditional", spec.conditional),
         threads=given.get("threads", spec.threads),
+        recipe=given.get("recipe", spec.recipe),
         command="aekit train",
     )
 
@@ -244,9 +256,11 @@ def train(
     assert spec.data is not None
     data = load_data(spec.data.name, spec.data.data_dir, spec.data.options)
     try:
-        run = spec.build(data)
+        run = spec.build(data, started=t0)
     except ConfigError as err:  # settings that do not fit the data: a usage error
         raise setting_error(err) from None
+    if run.recipe:
+        click.echo(describe_recipe(run.recipe))
     for key, value in run.suggested.items():
         click.echo(f"{key} = {value}: what this {spec.model} trains best with (its docs)")
     try:
