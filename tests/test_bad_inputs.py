@@ -260,8 +260,10 @@ def cli_cases(f: dict[str, Path], r: dict[str, Path], tmp: Path) -> dict[str, li
         Case([*train, "--data", "mnist", "--data-option", "n_tain=5"], "n_train, n_test, seed"),
         Case([*train, "--data", "mnist", "--data-dir", f["empty_dir"]], "IDX files"),
         # Asked for a Bernoulli likelihood (the default recipe picks a Gaussian for this data).
-        Case([*train, "--data", f["outside.npy"], "--likelihood", "bernoulli"],
-             "--likelihood gaussian"),
+        Case(
+            [*train, "--data", f["outside.npy"], "--likelihood", "bernoulli"],
+            "--likelihood gaussian",
+        ),
         Case([*train, "--data", f["nan.npy"]], "NaN"),
         Case([*train, "--data", f["empty.npy"]], "empty"),
         Case([*train, "--data", f["one_row.npy"]], "1 row"),
@@ -301,8 +303,16 @@ def cli_cases(f: dict[str, Path], r: dict[str, Path], tmp: Path) -> dict[str, li
         Case(["train", *good, "--out", ae], "aekit resume", folder=ae),
         Case(["train", *good, "--out", ae, "--overwrite", "--lr", "0"], "--lr", folder=ae),
         Case(
-            ["train", "--data", f["outside.npy"], "--likelihood", "bernoulli", "--out", ae,
-             "--overwrite"],
+            [
+                "train",
+                "--data",
+                f["outside.npy"],
+                "--likelihood",
+                "bernoulli",
+                "--out",
+                ae,
+                "--overwrite",
+            ],
             "[0, 1]",
             folder=ae,
         ),

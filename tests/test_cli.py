@@ -355,8 +355,10 @@ def _bad_cases(data_file: Path, tmp_path: Path, trained: Path) -> list[tuple[lis
         (["train", "--data", tmp_path / "missing.npy", "--out", tmp_path / "r"], "missing.npy"),
         (["train", "--data", "no-such-set", "--out", tmp_path / "r"], "no-such-set"),
         (["train", "--out", tmp_path / "r"], "--data"),
-        (["train", "--data", outside, "--likelihood", "bernoulli", "--out", tmp_path / "r"],
-         "[0, 1]"),
+        (
+            ["train", "--data", outside, "--likelihood", "bernoulli", "--out", tmp_path / "r"],
+            "[0, 1]",
+        ),
         (["encode", tmp_path, "--data", data_file], "neither"),
         (["encode", tmp_path / "nope", "--data", data_file], "nope"),
         (["encode", trained, "--data", data_file, "--out", tmp_path / "c.txt"], ".npy"),
