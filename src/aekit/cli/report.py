@@ -72,8 +72,9 @@ def _echo_comparison(model, c, seconds: float) -> None:
     times = f"{c.ratio:.3g} times" if c.ratio != float("inf") else "far above"
     if isinstance(model, Autoencoder):
         advice = (
-            "it has learnt less than a linear projection would; train longer (--epochs), with "
-            "a larger --lr or --activation relu, or use PCA"
+            "it has learnt less than a linear projection would; train longer (--epochs or "
+            "--time-budget SECONDS), leave the settings aekit's default recipe chooses to it "
+            "(drop the flags you set), or use PCA"
         )
     else:
         advice = (
