@@ -243,14 +243,13 @@ def child_hand(job: dict, curve: Curve, tmp: str) -> dict[str, Any]:
     }
 
 
-def _aekit_spec(job: dict, **extra: Any) -> Any:
+def _aekit_spec(job: dict, train: dict | None = None, **extra: Any) -> Any:
     from aekit.spec import DataSpec, RunSpec
 
-    extra_model = extra.pop("model_config", {})
     return RunSpec(
         data=DataSpec("mnist", options=job["data_options"]),
-        model_config={"layers": "auto-1000-500-250-30", **extra_model},
-        train={"time_budget": job["budget"], **extra.pop("train", {})},
+        model_config={"layers": "auto-1000-500-250-30"},
+        train={"time_budget": job["budget"], **(train or {})},
         threads=job["threads"],
         **extra,
     )
@@ -273,16 +272,17 @@ def _fit_aekit(run: Any, curve: Curve, run_dir: str) -> dict[str, Any]:
         "settings": {
             "model": {k: str(v) for k, v in vars(model.config).items()},
             "train": {k: str(v) for k, v in vars(config).items()},
+            "filled_by_recipe": {k: str(v) for k, v in run.recipe.items()},
         },
         "ready_seconds": round(ready, 3),
-        "out_of_time": getattr(history, "out_of_time", None),
+        "out_of_time": history.out_of_time,
         "epochs_trained": len(history.records),
         "curve": curve.evaluate(error_of),
     }
 
 
 def child_aekit(job: dict, curve: Curve, tmp: str) -> dict[str, Any]:
-    run = _aekit_spec(job).build()
+    run = _aekit_spec(job).build(started=curve.t0)  # the budget's clock is the contender's
     return _fit_aekit(run, curve, tmp)
 
 
@@ -324,16 +324,12 @@ def child_aekit_rbm(job: dict, curve: Curve, tmp: str) -> dict[str, Any]:
     from aekit.spec import MAX_EPOCHS
 
     epochs = job["rbm_epochs"]
-    # The spec gives its epoch count to every RBM and to fine-tuning alike, and does not lift
-    # it to MAX_EPOCHS when one is given: build with the RBMs' count, then let the budget end
-    # fine-tuning.
-    spec = _aekit_spec(
-        job,
-        model_config={"activation": "logistic"},  # the paper's stack (RBMs need it)
-        train={"epochs": epochs},
-        pretrain="rbm",
-    )
-    run = spec.build()
+    # The spec gives its epoch count to every RBM and to fine-tuning alike (with a budget and
+    # no count, MAX_EPOCHS to every RBM: pretraining would never end): build with the RBMs'
+    # count, then let the budget end fine-tuning.
+    # The recipe keeps the paper's logistic units when pretraining with RBMs.
+    spec = _aekit_spec(job, train={"epochs": epochs}, pretrain="rbm")
+    run = spec.build(started=curve.t0)
     pretrain_s = curve.elapsed()
     run.train_config = replace(run.train_config, epochs=MAX_EPOCHS)
     out = _fit_aekit(run, curve, tmp)
