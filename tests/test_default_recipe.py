@@ -124,4 +124,9 @@ def test_the_command_line_names_what_the_recipe_filled_in(runner, tmp_path):
 
 def test_bf16_is_asked_for_only_where_it_is_fast():
     assert isinstance(recipes.fast_bf16("cpu"), bool)
-    assert recipes.default_recipe(unit_data().x_train).train["bf16"] == recipes.fast_bf16()
+    x = unit_data().x_train
+    assert recipes.default_recipe(x).train["bf16"] is False  # 16-256-4: too small to pay
+    deep = [16, 1000, 500, 250, 30]
+    assert recipes.default_recipe(x, layers=deep).train["bf16"] == recipes.fast_bf16()
+    assert recipes.default_recipe(x, layers=deep).train["lr"] == recipes.PEAK_LR_DEEP
+    assert recipes.default_recipe(x).train["lr"] == recipes.PEAK_LR_SHALLOW

@@ -39,6 +39,15 @@ KINDS = ("unit", "real")
 MIN_UPDATES = 6000
 #: Epochs a default run makes at least, and at most (a time budget lifts the cap).
 MIN_EPOCHS, MAX_DEFAULT_EPOCHS = 20, 2000
+#: Weights (encoder and decoder) from which bfloat16 pays: measured on an AMX CPU at batch 128,
+#: one thread, fp32 time / bf16 time per step: 0.75 at 64-256-8 (33k weights), 1.0-1.05 at
+#: 784-400-200-100-50-25-6 (0.7M) and 784-256-16 (0.4M), 1.3 at 784-1000-500-250-30 (2.8M) and
+#: 625-2000-1000-500-30 (4.6M): below a million the casts cost what the matmuls save.
+BF16_MIN_WEIGHTS = 1_000_000
+#: The one-cycle peak: 3e-3 for one hidden layer (benchmarks/defaults.py's sweep: best or tied
+#: on every data set against 1e-3 and 1e-2), 2e-3 for deeper stacks (the MNIST time-to-quality
+#: recipe; a deep ELU stack at 3e-3 is less stable early in the cycle).
+PEAK_LR_SHALLOW, PEAK_LR_DEEP = 3e-3, 2e-3
 
 
 def describe_recipe(filled: dict[str, Any]) -> str:
@@ -113,8 +122,16 @@ def default_epochs(n_train: int, batch_size: int) -> int:
     return int(min(MAX_DEFAULT_EPOCHS, max(MIN_EPOCHS, math.ceil(MIN_UPDATES / per_epoch))))
 
 
+def n_weights(layers: list[int]) -> int:
+    """Weight-matrix entries of an autoencoder with encoder ``layers`` and a mirrored decoder."""
+    return 2 * sum(a * b for a, b in zip(layers[:-1], layers[1:]))
+
+
 def default_recipe(
-    x_train: np.ndarray, train: dict[str, Any] | None = None, device: str = "auto"
+    x_train: np.ndarray,
+    train: dict[str, Any] | None = None,
+    device: str = "auto",
+    layers: list[int] | None = None,
 ) -> Recipe:
     """The autoencoder recipe for training rows ``x_train``.
 
@@ -127,10 +144,14 @@ def default_recipe(
         size the recipe's in the epoch rule).
     device : str
         Where the run trains (for :func:`fast_bf16`).
+    layers : list of int, optional
+        The encoder widths the user chose; None: the recipe's (:func:`default_layers`). Their
+        depth sets the peak learning rate, their size whether bfloat16 pays.
     """
     train = train or {}
     kind = data_kind(x_train)
     n, width = x_train.shape
+    widths = layers if layers is not None else default_layers(width)
     model: dict[str, Any] = {
         "layers": default_layers(width),
         "activation": "elu",
@@ -140,9 +161,10 @@ def default_recipe(
     settings: dict[str, Any] = {
         "optimizer": "adam",
         "lr_schedule": "onecycle",
-        "lr": 2e-3 if kind == "unit" else 1e-3,
+        "lr": PEAK_LR_SHALLOW if len(widths) <= 3 else PEAK_LR_DEEP,
         "batch_size": 128,
-        "bf16": fast_bf16(str(train.get("device", device))),
+        "bf16": n_weights(widths) >= BF16_MIN_WEIGHTS
+        and fast_bf16(str(train.get("device", device))),
         # Small data sets run thousands of epochs of milliseconds each: a checkpoint every
         # few seconds keeps an interrupt cheap without writing one per epoch.
         "checkpoint_seconds": 10.0,

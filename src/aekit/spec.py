@@ -419,7 +419,9 @@ class RunSpec:
         needs, so a later aekit with other defaults rebuilds the same run from it."""
         if self.recipe != "auto" or self.model != "autoencoder":
             return self, {}
-        recipe = default_recipe(data.x_train, self.train)
+        layers = self.model_config.get("layers")
+        widths = parse_layers(layers, data.n_features) if layers is not None else None
+        recipe = default_recipe(data.x_train, self.train, layers=widths)
         model = {k: v for k, v in recipe.model.items() if k not in self.model_config}
         logistic = (
             self.pretrain == "rbm"
