@@ -222,3 +222,18 @@ def test_a_spec_with_only_a_budget_lets_the_budget_decide():
 def test_bad_budgets_are_refused_by_name(bad):
     with pytest.raises((ValueError, TypeError), match="time_budget"):
         TrainConfig(time_budget=bad)
+
+
+@pytest.mark.slow
+def test_a_compiled_objective_trains_like_the_eager_one():
+    # torch.compile fuses the objective's elementwise work; the updates are the same ones
+    # (no random draws in this model's loss), so the weights agree to float rounding.
+    x = make_data(300)
+    models = []
+    for compiled in (False, True):
+        model = new_model()
+        cfg = TrainConfig(epochs=2, batch_size=100, compile=compiled, progress=False)
+        Trainer(model, cfg).fit(x)
+        models.append(model.state_dict())
+    for key in models[0]:
+        torch.testing.assert_close(models[1][key], models[0][key], rtol=1e-4, atol=1e-5)
