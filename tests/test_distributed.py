@@ -94,8 +94,13 @@ def run_job(job: dict) -> list[dict]:
             raise RuntimeError(f"rank {rank} fails on purpose")
         if record["epoch"] == job.get("stop_after"):
             raise Interrupted
+        if job.get("weight_sum"):  # each rank's own weights: equal only if every update was
+            record["weight_sum"] = sum(float(p.double().sum()) for p in trainer.model.parameters())
 
     cfg = TrainConfig(**{**TRAIN, **job["train"]})
+    if cfg.time_budget is not None:
+        # torch's first optimizer imports torch._dynamo (seconds): not the budget's to pay.
+        torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
     run_dir = job.get("run_dir_of_rank", {}).get(str(rank), job.get("run_dir"))
     trainer = Trainer(build_model(job["model"]), cfg, run_dir=run_dir, callbacks=[events])
     try:
@@ -285,6 +290,17 @@ def test_two_processes_follow_the_one_process_curve(tmp_path, reference):
     saved = load_model(run / "model").state_dict()
     for key, value in single.state_dict().items():
         torch.testing.assert_close(saved[key], value, rtol=1e-4, atol=1e-6)
+
+
+@needs_gloo
+def test_ranks_share_one_clock_under_a_time_budget(tmp_path):
+    # Each rank times itself; the one-cycle rate and the stop follow the slowest rank's clock,
+    # synced every `log_every` batches, so both ranks apply the same rates and stop together.
+    budget = {"epochs": 100000, "time_budget": 5.0, "lr_schedule": "onecycle", "log_every": 2}
+    job = {"model": "autoencoder", "train": budget, "weight_sum": True}
+    records = launched(tmp_path, [job])[0]  # every rank's records, weight sums included, agree
+    lrs = [r["lr"] for r in records]  # each epoch's first rate: up, then down, in 5 seconds
+    assert len(lrs) >= 3 and lrs[0] < max(lrs) and lrs[-1] < max(lrs) / 10
 
 
 @needs_gloo

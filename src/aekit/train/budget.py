@@ -49,13 +49,16 @@ class BudgetClock:
         self._synced: float | None = None
         #: Seconds used when the run's first batch began: where the schedule starts.
         self.origin: float | None = None
+        self._synced_reserve: float | None = None
 
     def used(self) -> float:
         """Seconds used so far (this session's and earlier ones')."""
         return self.before + time.perf_counter() - self.start
 
     def reserve(self) -> float:
-        """Seconds kept back for the end of the run."""
+        """Seconds kept back for the end of the run (the synced value under torchrun)."""
+        if self._synced_reserve is not None:
+            return self._synced_reserve
         return END_MARGIN * ((self.end_seconds or 0.0) + self.save_seconds)
 
     def estimate(self, n_bytes: int, validation_seconds: float) -> None:
@@ -72,10 +75,11 @@ class BudgetClock:
         if save_seconds is not None:
             self.save_seconds = save_seconds
 
-    def sync(self, used: float) -> None:
-        """Use ``used`` (the slowest rank's seconds, under torchrun) until the next sync, so
-        every rank sees the same progress and stops at the same batch."""
-        self._synced = used
+    def sync(self, used: float, reserve: float) -> None:
+        """Use ``used`` and ``reserve`` (the largest over the ranks, under torchrun) until the
+        next sync, so every rank sees the same progress (the same learning rate) and stops
+        at the same batch."""
+        self._synced, self._synced_reserve = used, reserve
 
     def now(self) -> float:
         """Seconds used as the schedule and the stop see them: the last synced value under

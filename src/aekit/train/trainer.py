@@ -884,8 +884,10 @@ class Trainer:
         start_epoch = cfg.epochs if state.finished else state.epoch + 1
         self._clock.before = state.seconds
         if cfg.time_budget is not None:
+            if ctx.enabled:  # the ranks agree on the clock before the first learning rate
+                self._sync_clock()
             if state.budget_origin is None:  # a new run: its schedule starts now
-                state.budget_origin = self._clock.used()
+                state.budget_origin = self._clock.now()
             self._clock.origin = state.budget_origin
         if ctx.enabled and not ctx.is_main:
             # Rank 0 continues the run's own random stream (the checkpoint's); the others draw
@@ -1025,9 +1027,16 @@ class Trainer:
             return clock.spent()
         if not log:
             return False
-        used = torch.tensor(clock.used() + batch_seconds, dtype=torch.float64)
-        clock.sync(float(ctx.all_reduce(used.to(self.device), "max")) - batch_seconds)
+        self._sync_clock()
         return ctx.any(clock.spent())
+
+    def _sync_clock(self) -> None:
+        """Under torchrun, give every rank's clock the slowest rank's seconds and the largest
+        reserve (rank 0 writes the checkpoints), so their schedules and stops agree."""
+        clock = self._clock
+        mine = torch.tensor([clock.used(), clock.reserve()], dtype=torch.float64)
+        used, reserve = self.context.all_reduce(mine, "max").tolist()
+        clock.sync(used, reserve)
 
     def _checkpoint_bytes(self) -> int:
         """Bytes of a checkpoint: the weights, twice more for Adam's moments, once more for
