@@ -130,3 +130,14 @@ def test_bf16_is_asked_for_only_where_it_is_fast():
     assert recipes.default_recipe(x, layers=deep).train["bf16"] == recipes.fast_bf16()
     assert recipes.default_recipe(x, layers=deep).train["lr"] == recipes.PEAK_LR_DEEP
     assert recipes.default_recipe(x).train["lr"] == recipes.PEAK_LR_SHALLOW
+
+
+def test_the_command_line_trains_for_a_budget_and_says_it_ended_the_run(runner, tmp_path):
+    args = ["train", "--data", "digits", "--time-budget", "6", "--no-progress",
+            "--no-compare-pca", "--out", str(tmp_path / "r")]  # fmt: skip
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "time budget of 6 s ended it" in result.output
+    assert load_run_spec(tmp_path / "r").train["time_budget"] == 6
+    train_config = json.loads((tmp_path / "r" / "run.json").read_text())["train_config"]
+    assert train_config["lr_schedule"] == "onecycle" and train_config["epochs"] == 1_000_000

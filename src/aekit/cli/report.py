@@ -20,6 +20,11 @@ def report_training(run, history, seconds: float, run_dir: Path, compare_pca: bo
     model, data = run.model, run.data
     layers = "-".join(map(str, model.config.layers))
     best = f", best epoch {history.best_epoch}" if history.best_epoch is not None else ""
+    budget = run.train_config.time_budget
+    if history.out_of_time and budget is not None:
+        last = history.records[-1] if history.records else {}
+        cut = f", the last cut at batch {last['batches']}" if "batches" in last else ""
+        best += f"; its time budget of {budget:g} s ended it{cut}"
     click.echo(
         f"trained a {layers} {model.registered_name} on {data.name} for "
         f"{len(history.records)} epochs in {seconds:.1f} s{best}"
