@@ -141,3 +141,10 @@ def test_the_command_line_trains_for_a_budget_and_says_it_ended_the_run(runner, 
     assert load_run_spec(tmp_path / "r").train["time_budget"] == 6
     train_config = json.loads((tmp_path / "r" / "run.json").read_text())["train_config"]
     assert train_config["lr_schedule"] == "onecycle" and train_config["epochs"] == 1_000_000
+
+
+def test_validation_holds_out_ten_percent_up_to_two_thousand_rows():
+    assert recipes.default_recipe(unit_data(300).x_train).train["val_fraction"] == 0.1
+    big = np.random.default_rng(0).random((60000, 4)).astype(np.float32)
+    fraction = recipes.default_recipe(big).train["val_fraction"]
+    assert round(60000 * fraction) == recipes.MAX_VALIDATION_ROWS
