@@ -629,9 +629,9 @@ def plot(result: dict[str, Any], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, row in result["contenders"].items():
-        for key, label in (
-            ("test_error", name),
-            ("test_error_constant_pixels_scaled_by_1", f"{name}, constant pixels scaled by 1"),
+        for key, label, style in (
+            ("test_error", name, "-"),
+            ("test_error_constant_pixels_scaled_by_1", f"{name}, constant pixels scaled by 1", ":"),
         ):
             points = [(p["seconds"], p[key]) for p in row["curve"] if key in p]
             points = [(t, e) for t, e in points if math.isfinite(e) and e > 0]
@@ -640,7 +640,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
             if min(e for _, e in points) > Y_MAX:
                 ax.plot([], [], label=f"{label} (off scale, >= {min(e for _, e in points):.3g})")
                 continue
-            ax.plot(*zip(*points), marker=".", label=label)
+            ax.plot(*zip(*points), style, marker=".", label=label)
     ax.axhline(PAPER_ERROR, color="grey", ls="--", lw=1, label=f"paper ({PAPER_ERROR})")
     ax.axvline(result["setup"]["budget_seconds"], color="grey", ls=":", lw=1, label="budget")
     ax.set_yscale("log")
@@ -691,9 +691,7 @@ def default_out(budget: float, quick: bool) -> Path:
     return RESULTS_DIR / f"time_to_quality{suffix}.json"
 
 
-def main(argv: list[str] | None = None) -> int:
-    from _common import side_env, write_result
-
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--budget",
@@ -716,58 +714,82 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-install", action="store_true", help="never make side envs")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    budget = args.budget or (QUICK["budget"] if args.quick else 300.0)
-    if budget <= 0:
-        parser.error(f"--budget must be a positive number of seconds, got {budget:g}")
+    args.budget = args.budget or (QUICK["budget"] if args.quick else 300.0)
+    if args.budget <= 0:
+        parser.error(f"--budget must be a positive number of seconds, got {args.budget:g}")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be a positive integer, got {args.threads}")
     threads = args.threads or int(os.environ.get("OMP_NUM_THREADS") or 0)
-    threads = threads or len(os.sched_getaffinity(0))
-    out = args.out or default_out(budget, args.quick)
+    args.threads = threads or len(os.sched_getaffinity(0))
+    args.out = args.out or default_out(args.budget, args.quick)
+    return args
 
+
+def side_envs(names: list[str], install: bool) -> tuple[dict[str, Path], dict, dict[str, str]]:
+    """Each contender's python (a side environment's for the peers), what making the side
+    environments did, and the contenders skipped with why."""
+    from _common import side_env
+
+    pythons = {name: Path(sys.executable) for name in names}
+    side: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    for name in names:
+        if name not in SIDE_ENVS:
+            continue
+        folder, packages, probe = SIDE_ENVS[name]
+        python, side[name] = side_env(HERE / folder, packages, probe, install)
+        if python is None:
+            skipped[name] = side[name]["skipped"]
+        else:
+            pythons[name] = python
+            side[name]["versions"] = peer_versions(python, name)
+    return pythons, side, skipped
+
+
+def run_all(
+    names: list[str], pythons: dict[str, Path], job: dict, folder: Path, skipped: dict[str, str]
+) -> dict[str, Any]:
+    """Every contender not skipped, one after another; their results (a failure is added to
+    ``skipped``)."""
+    rows: dict[str, Any] = {}
+    for name in names:
+        if name in skipped:
+            continue
+        extra: dict[str, Any] = {}
+        if name == "aekit_rbm":
+            # Timed right before the contender, on the machine as it is then. --quick: one
+            # epoch, which already overruns a tiny budget.
+            job["rbm_epochs"], extra = (1, {}) if job["quick"] else rbm_epochs_for(job)
+        job_path = folder / "job.json"
+        job_path.write_text(json.dumps(job))
+        print(f"{name}: {job['budget']:g} s ...", flush=True)
+        row, why = launch(name, pythons[name], job_path, timeout=3 * job["budget"] + 900)
+        if row is None:
+            skipped[name] = why
+            print(f"  skipped: {why}", flush=True)
+            continue
+        rows[name] = {**row, **extra}
+        f = row["final"]
+        print(f"  {f['test_error']:.4f} at {f['seconds']:.1f} s ({f['epochs']} epochs)")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    from _common import write_result
+
+    args = parse_args(argv)
     started = time.perf_counter()
-    info = machine()
     date = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     load_start = os.getloadavg()
-    job = make_job(budget, threads, args.quick)
-    skipped: dict[str, str] = {}
-    side: dict[str, Any] = {}
-    pythons = {name: Path(sys.executable) for name in args.only}
-    for name in args.only:
-        if name in SIDE_ENVS:
-            folder, packages, probe = SIDE_ENVS[name]
-            python, side[name] = side_env(HERE / folder, packages, probe, not args.no_install)
-            if python is None:
-                skipped[name] = side[name]["skipped"]
-            else:
-                pythons[name] = python
-                side[name]["versions"] = peer_versions(python, name)
-    rows: dict[str, Any] = {}
+    job = make_job(args.budget, args.threads, args.quick)
+    pythons, side, skipped = side_envs(args.only, install=not args.no_install)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             data = prepare_data(job, Path(tmp))
         except (ValueError, OSError) as e:
-            print(
-                f"skipped: MNIST not found ({e}); set AEKIT_DATA_DIR to the folder holding mnist/"
-            )
+            print(f"skipped: MNIST not found ({e}); set AEKIT_DATA_DIR to the folder of mnist/")
             return 0
-        if "aekit_rbm" in args.only:
-            # --quick: one epoch, which already overruns a tiny budget.
-            job["rbm_epochs"], calibration = (1, {}) if args.quick else rbm_epochs_for(job)
-        job_path = Path(tmp) / "job.json"
-        job_path.write_text(json.dumps(job))
-        for name in args.only:
-            if name in skipped:
-                continue
-            print(f"{name}: {budget:g} s ...", flush=True)
-            row, why = launch(name, pythons[name], job_path, timeout=3 * budget + 900)
-            if row is None:
-                skipped[name] = why
-                print(f"  skipped: {why}", flush=True)
-                continue
-            rows[name] = row
-            if name == "aekit_rbm":
-                row.update(calibration)
-            f = row["final"]
-            print(f"  {f['test_error']:.4f} at {f['seconds']:.1f} s ({f['epochs']} epochs)")
+        rows = run_all(args.only, pythons, job, Path(tmp), skipped)
     result = {
         "benchmark": "time_to_quality",
         "date": date,
@@ -775,15 +797,19 @@ def main(argv: list[str] | None = None) -> int:
             "model": "784-1000-500-250-30, mirrored decoder, linear code",
             "metric": "MNIST test squared error summed over the 784 pixels in [0, 1], mean over "
             "the test images, in fp32",
-            "budget_seconds": budget,
-            "threads": threads,
+            "budget_seconds": args.budget,
+            "threads": args.threads,
             "quick": args.quick,
             "data": data,
             "clock": "from before the contender loads its data (its imports come before) to "
             "each snapshot; snapshots evaluated after the contender ends",
             "command": "python benchmarks/time_to_quality.py " + " ".join(sys.argv[1:]),
         },
-        "machine": {**info, "load_average_start": load_start, "load_average_end": os.getloadavg()},
+        "machine": {
+            **machine(),
+            "load_average_start": load_start,
+            "load_average_end": os.getloadavg(),
+        },
         "targets": {
             "aekit_vs_hand": "aekit <= hand at --budget 300 (full data)",
             "paper": f"aekit <= {PAPER_ERROR} at --budget 300 wherever the hand recipe is",
@@ -792,12 +818,12 @@ def main(argv: list[str] | None = None) -> int:
         "side_envs": side,
         "skipped": skipped,
         "contenders": rows,
-        "checks": checks(rows, budget, args.quick),
+        "checks": checks(rows, args.budget, args.quick),
         "seconds_total": round(time.perf_counter() - started, 1),
     }
-    write_result(out, result)
+    write_result(args.out, result)
     if rows:
-        plot(result, out.with_suffix(".png"))
+        plot(result, args.out.with_suffix(".png"))
     print_table(result)
     return 0
 
