@@ -13,6 +13,7 @@ from aekit import Autoencoder, AutoencoderConfig, TrainConfig, Trainer
 from aekit.spec import MAX_EPOCHS, DataSpec, RunSpec
 from aekit.train import budget as budget_module
 from aekit.train.budget import BudgetClock
+from aekit.train.pretrain import PRETRAIN_BUDGET_SHARE, layer_budgets
 from aekit.train.trainer import ONECYCLE_DIV, ONECYCLE_FINAL_DIV, onecycle_factor
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -237,3 +238,29 @@ def test_a_compiled_objective_trains_like_the_eager_one():
         models.append(model.state_dict())
     for key in models[0]:
         torch.testing.assert_close(models[1][key], models[0][key], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("pretrain", ["ae", "rbm"])
+def test_pretraining_spends_its_share_of_the_budget(pretrain, tmp_path):
+    # Half the budget for the layers, in proportion to their weights, then fine-tuning: a
+    # budget with no epoch count must not leave pretraining a million epochs per layer.
+    spec = RunSpec(
+        data=DataSpec("digits"),
+        model_config={"layers": "auto-32-8-2", "activation": "logistic"},
+        train={"time_budget": 4.0, "progress": False},
+        pretrain=pretrain,
+    )
+    start = time.perf_counter()
+    run = spec.build(started=start)
+    pretrained = time.perf_counter() - start
+    history = run.fit(tmp_path)
+    wall = time.perf_counter() - start
+    assert history.out_of_time
+    assert 0.5 < pretrained < 4.0 * PRETRAIN_BUDGET_SHARE + 1.0
+    assert wall < 4.0 + 1.5  # plus the model card's PCA comparison after the final save
+
+
+def test_layer_budgets_follow_the_weights():
+    budgets = layer_budgets([784, 1000, 500, 250, 30], 100.0)
+    assert sum(budgets) == pytest.approx(PRETRAIN_BUDGET_SHARE * 100.0)
+    assert budgets[0] / budgets[1] == pytest.approx(784 * 1000 / (1000 * 500))

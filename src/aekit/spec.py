@@ -483,7 +483,9 @@ class RunSpec:
             return self.model_class(config)
         if self.pretrain == "ae":
             return pretrain_stacked(config, data.x_train, train_config)
-        overrides = {k: getattr(train_config, k) for k in ("epochs", "seed", "progress", "device")}
+        # Under a time budget each RBM gets its share of it (and epochs without end).
+        keys = ("epochs", "seed", "progress", "device", "time_budget")
+        overrides = {k: getattr(train_config, k) for k in keys}
         return pretrain_stacked(
             config,
             data.x_train,
