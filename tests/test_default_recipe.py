@@ -148,3 +148,16 @@ def test_validation_holds_out_ten_percent_up_to_two_thousand_rows():
     big = np.random.default_rng(0).random((60000, 4)).astype(np.float32)
     fraction = recipes.default_recipe(big).train["val_fraction"]
     assert round(60000 * fraction) == recipes.MAX_VALIDATION_ROWS
+
+
+def test_long_budgets_on_images_train_on_translated_copies():
+    x = unit_data().x_train  # 16 features: 4 x 4 images
+    long, short = {"time_budget": recipes.AUGMENT_MIN_BUDGET}, {"time_budget": 300}
+    assert recipes.default_recipe(x, long, image_shape=(4, 4)).train["augment_shift"] == 1
+    assert "augment_shift" not in recipes.default_recipe(x, short, image_shape=(4, 4)).train
+    assert "augment_shift" not in recipes.default_recipe(x, long).train  # not images
+    # Through a spec, the image shape comes from the data set.
+    _, train, _, _ = RunSpec(train=dict(long)).configs(
+        Dataset("toy", x, None, unit_data().x_test, None, image_shape=(4, 4))
+    )
+    assert train.augment_shift == 1 and train.image_shape == (4, 4)

@@ -421,7 +421,9 @@ class RunSpec:
             return self, {}
         layers = self.model_config.get("layers")
         widths = parse_layers(layers, data.n_features) if layers is not None else None
-        recipe = default_recipe(data.x_train, self.train, layers=widths)
+        recipe = default_recipe(
+            data.x_train, self.train, layers=widths, image_shape=data.image_shape
+        )
         model = {k: v for k, v in recipe.model.items() if k not in self.model_config}
         logistic = (
             self.pretrain == "rbm"
