@@ -159,8 +159,8 @@ def default_recipe(
         The encoder widths the user chose; None: the recipe's (:func:`default_layers`). Their
         depth sets the peak learning rate, their size whether bfloat16 pays.
     image_shape : (int, int), optional
-        The rows' image shape, if they are images: a long time budget then trains on
-        translated copies (:data:`AUGMENT_MIN_BUDGET`).
+        The rows' image shape, if they are images: a long time budget then trains images in
+        [0, 1] on translated copies (:data:`AUGMENT_MIN_BUDGET`).
     """
     train = train or {}
     kind = data_kind(x_train)
@@ -185,7 +185,10 @@ def default_recipe(
         "val_fraction": round(min(0.1, MAX_VALIDATION_ROWS / max(n, 1)), 6),
     }
     budget = train.get("time_budget")
-    if image_shape is not None and budget is not None and budget >= AUGMENT_MIN_BUDGET:
+    # Images in [0, 1] only: the faces set (real-valued) is made of moved, turned and scaled
+    # copies already (aekit.data.make_faces25).
+    long_run = budget is not None and budget >= AUGMENT_MIN_BUDGET
+    if kind == "unit" and image_shape is not None and long_run:
         settings["augment_shift"] = 1
     if budget is None:
         batch = int(train.get("batch_size", settings["batch_size"]))
