@@ -897,11 +897,11 @@ class Trainer:
         self._batch_rows = min(cfg.batch_size, len(data.x))
         self._n_val = len(data.xv) if data.xv is not None else 0
         # With a budget the bar counts its seconds: the number of batches is not known.
-        timed = cfg.time_budget is not None
+        budget = cfg.time_budget
         bar = tqdm(
-            total=round(cfg.time_budget) if timed else cfg.epochs * n_batches,
-            initial=round(state.seconds) if timed else start_epoch * n_batches,
-            unit="s" if timed else "batch",
+            total=round(budget) if budget is not None else cfg.epochs * n_batches,
+            initial=round(state.seconds) if budget is not None else start_epoch * n_batches,
+            unit="s" if budget is not None else "batch",
             desc=type(self.model).__name__,
             disable=None if cfg.progress and ctx.is_main else True,
             dynamic_ncols=True,
