@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,30 @@ def load_mnist(quick: bool = False) -> Dataset | None:
         print(f"skipped: MNIST not found ({e}); set AEKIT_DATA_DIR to the folder holding mnist/")
         return None
     return ds.subset(n_train=10_000, n_test=2_000, seed=0) if quick else ds
+
+
+def cpu_machine() -> dict:
+    """The CPU and its bf16 support (from /proc/cpuinfo), usable cores, Python and torch."""
+    import torch
+
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    except OSError:
+        pass
+    return {
+        "cpu_model": model,
+        "amx_bf16": "amx_bf16" in flags,
+        "avx512_bf16": "avx512_bf16" in flags,
+        "usable_cpus": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
 
 
 def write_result(out: Path, result: dict) -> None:

@@ -29,7 +29,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import write_result
+from _common import cpu_machine, write_result
 from aekit.baselines import PCABaseline
 from aekit.evaluate import mean_squared_error_per_sample
 from aekit.spec import DataSpec, RunSpec
@@ -52,27 +51,6 @@ TARGETS = {
     "curves": ("curves", "auto-400-200-100-50-25-6", 900.0, 18, "ratio", 0.09),
     "faces": ("faces", "auto-2000-1000-500-30", 1800.0, 30, "ratio", 0.88),
 }
-
-
-def cpu_info() -> dict:
-    model, flags = "unknown", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model == "unknown":
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return {
-        "cpu_model": model,
-        "amx_bf16": "amx_bf16" in flags,
-        "avx512_bf16": "avx512_bf16" in flags,
-        "usable_cpus": len(os.sched_getaffinity(0)),
-        "torch_threads": torch.get_num_threads(),
-        "torch_version": torch.__version__,
-        "python": platform.python_version(),
-    }
 
 
 def parse_sets(items: list[str]) -> dict:
@@ -162,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             benchmark="budgets",
             date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             command="python benchmarks/budgets.py " + " ".join(argv or sys.argv[1:]),
-            machine=cpu_info(),
+            machine={**cpu_machine(), "torch_threads": torch.get_num_threads()},
         )
         t = result["target"]
         print(

@@ -58,7 +58,6 @@ import datetime as dt
 import json
 import math
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -513,27 +512,10 @@ def run_child(name: str, job_path: str) -> None:
 
 
 def machine() -> dict[str, Any]:
-    """The CPU and its bf16 support (from /proc/cpuinfo), usable cores, load, versions."""
-    import torch
+    """The CPU and its bf16 support, usable cores, versions (:func:`_common.cpu_machine`)."""
+    from _common import cpu_machine
 
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-    except OSError:
-        pass
-    return {
-        "cpu_model": model,
-        "amx_bf16": "amx_bf16" in flags,
-        "avx512_bf16": "avx512_bf16" in flags,
-        "usable_cpus": len(os.sched_getaffinity(0)),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-    }
+    return cpu_machine()
 
 
 def prepare_data(job: dict, folder: Path) -> dict[str, Any]:
