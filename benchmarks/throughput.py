@@ -413,18 +413,7 @@ def quality_check(
     runs = {}
     for name, bf16, seed in (("fp32", False, 0), ("bf16", True, 0), ("fp32_seed1", False, 1)):
         model = make_autoencoder(seed=seed)
-        config = TrainConfig(
-            epochs=epochs,
-            batch_size=BATCH_SIZE,
-            lr=LR,
-            val_fraction=0,
-            restore_best=False,
-            progress=False,
-            device="cpu",
-            bf16=bf16,
-            seed=seed,
-        )
-        trainer = Trainer(model, config)
+        trainer = Trainer(model, _share_config(BATCH_SIZE, bf16, epochs, seed))
         t0 = time.perf_counter()
         history = trainer.fit(x_train[:n_train])
         seconds = time.perf_counter() - t0
@@ -462,6 +451,7 @@ def has_amx() -> bool:
 
 
 def _share_config(batch_size: int, bf16: bool, epochs: int = 1, seed: int = 0) -> TrainConfig:
+    """The benchmark's training settings: Adam at LR, no validation split, on the CPU."""
     return TrainConfig(
         epochs=epochs,
         batch_size=batch_size,
